@@ -1,0 +1,143 @@
+/**
+ * torch's `collect_all` and `wait_all`.
+ *
+ * @module
+ */
+import { FULFILLED, PENDING_DERIVED, REJECTED, enqueue, settleInLoop, type Reaction, type Slot } from "./callback-queue.js";
+import { FutureNotCompletedError } from "./errors.js";
+import { Future } from "./future.js";
+import { describeValue } from "./describe.js";
+
+/** The futures of a tuple, element by element. */
+type Futures<F extends readonly Future[]> = { -readonly [K in keyof F]: F[K] };
+/** The values of a tuple of futures, element by element. */
+type Values<F extends readonly Future[]> = {
+  -readonly [K in keyof F]: F[K] extends Future<infer V> ? V : never;
+};
+
+/**
+ * Returns a future that completes once every input future has completed, with
+ * a result or with an error. Its value is a new array of the input futures
+ * themselves, in input order; read each with `value()`. It never fails because
+ * an input failed. It completes synchronously, inside the completion of the
+ * last input, like any callback; `collectAll([])` is complete at once.
+ *
+ * @param futures - any iterable of futures; it is read once, at once.
+ * @throws TypeError if `futures` is not iterable or holds something that is
+ * not a `Future` (the message names its index); no future is touched then.
+ *
+ * @example
+ * ```ts
+ * const a = new Future<number>();
+ * const b = new Future<string>();
+ * const all = collectAll([a, b]);
+ * a.setResult(1);
+ * b.setResult("two");
+ * const [fa, fb] = all.value();
+ * fa.value(); // 1
+ * fb.value(); // "two"
+ * ```
+ */
+export function collectAll<const F extends readonly Future[]>(futures: F): Future<Futures<F>>;
+export function collectAll<F extends Future>(futures: Iterable<F>): Future<F[]>;
+export function collectAll(futures: Iterable<Future>): Future<Future[]> {
+  const inputs = toFutureArray(futures, "collectAll");
+  const combined = new Future<Future[]>();
+  let pending = 0;
+  for (const input of inputs) if (input._state < FULFILLED) pending++;
+  if (pending === 0) {
+    combined._state = FULFILLED;
+    combined._value = inputs;
+    return combined;
+  }
+  combined._state = PENDING_DERIVED;
+  const collector = new Collector(pending, inputs, combined);
+  for (const input of inputs) if (input._state < FULFILLED) enqueue(input, collector);
+  return combined;
+}
+
+/** One object registered on every pending input; the last completion completes the result. */
+class Collector implements Reaction {
+  private remaining: number;
+  private readonly inputs: Future[];
+  private readonly combined: Slot;
+
+  constructor(remaining: number, inputs: Future[], combined: Slot) {
+    this.remaining = remaining;
+    this.inputs = inputs;
+    this.combined = combined;
+  }
+
+  _run(): void {
+    if (--this.remaining === 0) settleInLoop(this.combined, FULFILLED, this.inputs);
+  }
+}
+
+/**
+ * Returns the values of all the input futures, in input order. If any input
+ * has failed, throws that input's error (among several failed inputs, the
+ * first in list order) even while others are pending. Otherwise it would block
+ * like `wait()` until all complete — and, like `wait()`, throws
+ * {@link FutureNotCompletedError} at once where blocking could only hang.
+ * Use `await Promise.all(futures)` to wait without blocking.
+ *
+ * @param futures - any iterable of futures; it is read once, at once.
+ * @throws TypeError if `futures` is not iterable or holds something that is
+ * not a `Future` (the message names its index), checked before anything else.
+ * @throws the error of the first failed input.
+ * @throws {@link FutureNotCompletedError} if an input is pending.
+ *
+ * @example
+ * ```ts
+ * const a = new Future<number>();
+ * const b = new Future<number>();
+ * a.setResult(1);
+ * b.setResult(2);
+ * waitAll([a, b]); // [1, 2]
+ * ```
+ */
+export function waitAll<const F extends readonly Future[]>(futures: F): Values<F>;
+export function waitAll<V>(futures: Iterable<Future<V>>): V[];
+export function waitAll(futures: Iterable<Future>): unknown[] {
+  const inputs = toFutureArray(futures, "waitAll");
+  let firstPending = -1;
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i] as Future;
+    if (input._state === REJECTED) throw input._value;
+    if (firstPending < 0 && input._state < FULFILLED) firstPending = i;
+  }
+  if (firstPending >= 0) {
+    throw new FutureNotCompletedError(
+      `waitAll() cannot block: the future at index ${firstPending} is pending and only this thread ` +
+        "can complete it, so blocking would wait forever. Use `await Promise.all(futures)` (or " +
+        "`await collectAll(futures)`) to wait without blocking.",
+    );
+  }
+  const values = new Array<unknown>(inputs.length);
+  for (let i = 0; i < inputs.length; i++) values[i] = (inputs[i] as Future)._value;
+  return values;
+}
+
+/** Reads `futures` into a new array, checking that it is iterable and holds only futures. */
+function toFutureArray(futures: unknown, fn: string): Future[] {
+  if (
+    futures === null ||
+    futures === undefined ||
+    typeof (futures as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function"
+  ) {
+    throw new TypeError(
+      `${fn}() expects an iterable of Future objects (an array, a Set, a generator…), got ${describeValue(futures)}.`,
+    );
+  }
+  const inputs: Future[] = [];
+  for (const item of futures as Iterable<unknown>) {
+    if (!(item instanceof Future)) {
+      throw new TypeError(
+        `${fn}(): the element at index ${inputs.length} is ${describeValue(item)}, not a Future. ` +
+          "Pass only Future objects.",
+      );
+    }
+    inputs.push(item);
+  }
+  return inputs;
+}

@@ -1,0 +1,351 @@
+/**
+ * The `Future`: torch's `torch.futures.Future` with TypeScript names, and a
+ * Promises/A+ `then` so that `await` and `Promise.all` accept it.
+ *
+ * @module
+ */
+import {
+  FULFILLED,
+  PENDING,
+  PENDING_DERIVED,
+  REJECTED,
+  enqueue,
+  run,
+  settle,
+  settleInLoop,
+  type Entry,
+  type Slot,
+} from "./callback-queue.js";
+import { DerivedFutureError, FutureAlreadyCompletedError, FutureNotCompletedError } from "./errors.js";
+import { ThenReaction } from "./thenable.js";
+import { describeValue } from "./describe.js";
+
+/**
+ * A value that will be set later, by hand: torch's `torch.futures.Future`.
+ *
+ * Complete it once with {@link Future.setResult} or {@link Future.setException};
+ * callbacks registered with {@link Future.continueWith} (torch's `then`) or
+ * {@link Future.addDoneCallback} run synchronously, in registration order,
+ * before that call returns. Read it synchronously with {@link Future.done},
+ * {@link Future.value} and {@link Future.wait}, or asynchronously with
+ * `await fut` — a `Future` is a Promises/A+ thenable, so `Promise.all`,
+ * `Promise.race` and `Promise.resolve` accept it too.
+ *
+ * An error stored in a future is never an unhandled rejection: a failed future
+ * that nobody reads is simply garbage-collected, as in torch.
+ *
+ * @typeParam T - the type of the result.
+ *
+ * @example
+ * ```ts
+ * const fut = new Future<number>();
+ * const doubled = fut.continueWith((f) => f.value() * 2);
+ * fut.setResult(21);      // runs the callback before it returns
+ * doubled.value();        // 42
+ * await doubled;          // 42
+ * ```
+ */
+export class Future<T = unknown> implements PromiseLike<T> {
+  /** @internal PENDING, PENDING_DERIVED, FULFILLED or REJECTED. */
+  _state: number;
+  /** @internal Callbacks while pending (one entry or an array); the result or error once done. */
+  _value: unknown;
+  /** @internal For a pending `continueWith` child: the callback that will produce its result. */
+  _producer: ((parent: never) => unknown) | undefined;
+
+  /**
+   * Creates a pending future. Complete it with `setResult` or `setException`.
+   *
+   * @example
+   * ```ts
+   * const fut = new Future<string>();
+   * fut.done(); // false
+   * ```
+   */
+  constructor() {
+    this._state = PENDING;
+    this._value = undefined;
+    this._producer = undefined;
+  }
+
+  /**
+   * Whether the future is completed, with a result or with an error. It is
+   * already `true` inside the future's own callbacks.
+   *
+   * @example
+   * ```ts
+   * const fut = new Future<number>();
+   * fut.done(); // false
+   * fut.setResult(1);
+   * fut.done(); // true
+   * ```
+   */
+  done(): boolean {
+    return this._state >= FULFILLED;
+  }
+
+  /**
+   * Completes the future with `result` (stored by reference, never copied or
+   * unwrapped, even if it is a promise) and runs every pending callback,
+   * synchronously, before returning. Errors thrown by callbacks do not escape.
+   *
+   * @throws {@link FutureAlreadyCompletedError} if the future is already
+   * completed; its result or error stays as it was.
+   * @throws {@link DerivedFutureError} on a future returned by `continueWith`,
+   * `then` or `collectAll`, which completes by itself.
+   *
+   * @example
+   * ```ts
+   * const fut = new Future<number>();
+   * fut.addDoneCallback((f) => console.log("got", f.value()));
+   * fut.setResult(7); // prints "got 7" before returning
+   * ```
+   */
+  setResult(result: T): void {
+    if (this._state !== PENDING) this._refuse("setResult");
+    settle(this, FULFILLED, result);
+  }
+
+  /**
+   * Completes the future with an error — any value, as with `throw` — and runs
+   * every pending callback, synchronously, before returning. `wait()` and
+   * `value()` then throw this very value.
+   *
+   * @throws {@link FutureAlreadyCompletedError} if the future is already
+   * completed; its result or error stays as it was.
+   * @throws {@link DerivedFutureError} on a future returned by `continueWith`,
+   * `then` or `collectAll`.
+   *
+   * @example
+   * ```ts
+   * const fut = new Future<number>();
+   * const boom = new RangeError("out of range");
+   * fut.setException(boom);
+   * try { fut.wait(); } catch (e) { e === boom; } // true
+   * ```
+   */
+  setException(error: unknown): void {
+    if (this._state !== PENDING) this._refuse("setException");
+    settle(this, REJECTED, error);
+  }
+
+  /**
+   * torch's `then`: returns a new future that completes with what `callback`
+   * returns once this future is complete — or with the very value it throws.
+   * The callback receives this future and runs whether it succeeded or failed;
+   * an error passes on only if the callback reads it with `value()`/`wait()`.
+   * The return value is stored as is: returning a promise or a future gives a
+   * future holding that object, as in torch. On a completed future the
+   * callback runs before `continueWith` returns.
+   *
+   * @throws TypeError if `callback` is not a function.
+   *
+   * @example
+   * ```ts
+   * const fut = new Future<number>();
+   * const chained = fut
+   *   .continueWith((f) => f.value() + 1)
+   *   .continueWith((f) => `got ${f.value()}`);
+   * fut.setResult(1);
+   * chained.value(); // "got 2"
+   * ```
+   */
+  continueWith<S>(callback: (fut: Future<T>) => S): Future<S> {
+    if (typeof callback !== "function") throw callbackTypeError("continueWith", callback);
+    const child = new Future<S>();
+    child._state = PENDING_DERIVED;
+    child._producer = callback;
+    this._register(child);
+    return child;
+  }
+
+  /**
+   * Registers `callback` to run with this future once it completes —
+   * synchronously, in registration order with `continueWith` callbacks — or at
+   * once if it is already complete. An error thrown by the callback does not
+   * stop the other callbacks and does not escape `setResult` (nor
+   * `addDoneCallback`); it is reported like an error thrown by an event
+   * listener: raised as an uncaught error from a microtask, unless a handler is
+   * installed with {@link setCallbackErrorHandler}.
+   *
+   * @throws TypeError if `callback` is not a function.
+   *
+   * @example
+   * ```ts
+   * const fut = new Future<number>();
+   * fut.addDoneCallback((f) => console.log("first", f.value()));
+   * fut.addDoneCallback((f) => console.log("second", f.value()));
+   * fut.setResult(3); // prints "first 3", then "second 3"
+   * ```
+   */
+  addDoneCallback(callback: (fut: Future<T>) => void): void {
+    if (typeof callback !== "function") throw callbackTypeError("addDoneCallback", callback);
+    this._register(callback);
+  }
+
+  /**
+   * Returns the result, or throws the stored error (the same value, untouched).
+   * As in torch, `wait()` blocks until the future completes — but a future that
+   * only this thread can complete would never complete while the thread is
+   * blocked, so on such a pending future `wait()` throws at once instead of
+   * hanging: use `await fut` to wait without blocking.
+   *
+   * @throws the stored error, if the future failed.
+   * @throws {@link FutureNotCompletedError} if the future is pending.
+   *
+   * @example
+   * ```ts
+   * const fut = new Future<number>();
+   * fut.setResult(5);
+   * fut.wait(); // 5
+   * ```
+   */
+  wait(): T {
+    const state = this._state;
+    if (state === FULFILLED) return this._value as T;
+    if (state === REJECTED) throw this._value;
+    throw new FutureNotCompletedError(
+      "wait() cannot block on this pending future: only this thread can complete it, so blocking " +
+        "would wait forever. Use `await fut` (or fut.then(...)) to wait without blocking, or " +
+        "complete it first with setResult()/setException().",
+    );
+  }
+
+  /**
+   * Returns the result of a completed future, or throws its error (the same
+   * value, untouched). Never waits.
+   *
+   * @throws the stored error, if the future failed.
+   * @throws {@link FutureNotCompletedError} if the future is pending.
+   *
+   * @example
+   * ```ts
+   * const fut = new Future<string>();
+   * fut.setResult("ready");
+   * fut.value(); // "ready"
+   * ```
+   */
+  value(): T {
+    const state = this._state;
+    if (state === FULFILLED) return this._value as T;
+    if (state === REJECTED) throw this._value;
+    throw new FutureNotCompletedError(
+      "value() was called on a pending future; value() never waits. Check done() first, read it " +
+        "inside a callback (addDoneCallback/continueWith), or use `await fut` to wait for it.",
+    );
+  }
+
+  /**
+   * Promises/A+ `then`, so that `await fut`, `Promise.all([fut])` and
+   * `Promise.resolve(fut)` work. The handlers run asynchronously (in a
+   * microtask) with the result or the error; thenables they return are
+   * adopted. Returns a new `Future`. For torch's `then`, see
+   * {@link Future.continueWith}.
+   *
+   * @example
+   * ```ts
+   * const fut = new Future<number>();
+   * setTimeout(() => fut.setResult(42), 10);
+   * const n = await fut; // 42
+   * const [a, b] = await Promise.all([fut, Promise.resolve("x")]); // [42, "x"]
+   * ```
+   */
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Future<R1 | R2> {
+    const child = new Future<R1 | R2>();
+    child._state = PENDING_DERIVED;
+    this._register(new ThenReaction(onFulfilled, onRejected, child));
+    return child;
+  }
+
+  /**
+   * Refuses serialization: a future is a handle to a value that may not exist
+   * yet, so `JSON.stringify(fut)` throws instead of printing `{}` (torch
+   * refuses to pickle one). Serialize the value instead.
+   *
+   * @throws TypeError always.
+   *
+   * @example
+   * ```ts
+   * const fut = new Future<number>();
+   * fut.setResult(1);
+   * JSON.stringify(fut.value()); // "1"
+   * JSON.stringify(fut);         // throws TypeError
+   * ```
+   */
+  toJSON(): never {
+    throw new TypeError(
+      "A Future cannot be converted to JSON: it is a handle to a value, not the value. " +
+        "Serialize its value instead: JSON.stringify(fut.value()) or JSON.stringify(await fut).",
+    );
+  }
+
+  /**
+   * `"Future"`, so that `Object.prototype.toString.call(fut)` is `"[object Future]"`.
+   *
+   * @example
+   * ```ts
+   * String(new Future()); // "[object Future]"
+   * ```
+   */
+  get [Symbol.toStringTag](): string {
+    return "Future";
+  }
+
+  /** @internal Shows the state in Node's `util.inspect` and `console.log`. */
+  [Symbol.for("nodejs.util.inspect.custom")](
+    _depth: number,
+    options: unknown,
+    inspect: (value: unknown, options: unknown) => string,
+  ): string {
+    const state = this._state;
+    if (state === FULFILLED) return `Future { ${inspect(this._value, options)} }`;
+    if (state === REJECTED) return `Future { <failed> ${inspect(this._value, options)} }`;
+    return "Future { <pending> }";
+  }
+
+  /** @internal A `continueWith` child is its own queue entry: runs its producer, then completes. */
+  _run(parent: Slot): void {
+    const producer = this._producer as (parent: Slot) => unknown;
+    this._producer = undefined;
+    let state = FULFILLED;
+    let value: unknown;
+    try {
+      value = producer(parent);
+    } catch (error) {
+      state = REJECTED;
+      value = error;
+    }
+    settleInLoop(this, state, value);
+  }
+
+  /** @internal Queues `entry`, or runs it now if the future is done (inline, as in torch). */
+  _register(entry: Entry): void {
+    if (this._state >= FULFILLED) run(this, entry);
+    else enqueue(this, entry);
+  }
+
+  /** @internal Throws the right error for a completion that is not allowed. */
+  _refuse(method: string): never {
+    if (this._state === PENDING_DERIVED) {
+      throw new DerivedFutureError(
+        `${method}() was called on a future returned by continueWith(), then() or collectAll(); ` +
+          "it completes by itself, with the outcome of its callback or inputs, and cannot be " +
+          "completed by hand. Create a new Future() to complete one yourself.",
+      );
+    }
+    const held = this._state === FULFILLED ? "a result" : "an error";
+    throw new FutureAlreadyCompletedError(
+      `${method}() was called on a future that is already completed with ${held}. A Future can ` +
+        "be completed only once; its first result or error is kept unchanged.",
+    );
+  }
+}
+
+function callbackTypeError(method: string, callback: unknown): TypeError {
+  return new TypeError(
+    `${method}() expects a function that receives the future, got ${describeValue(callback)}.`,
+  );
+}

@@ -1,0 +1,112 @@
+/**
+ * Promises/A+ for `Future.then`: reactions that run their handler in a
+ * microtask, and the resolution procedure that adopts returned thenables.
+ * Kept apart from the torch-style callbacks, which run synchronously.
+ *
+ * @internal
+ * @module
+ */
+import { FULFILLED, REJECTED, enqueue, settle, settleInLoop, type Reaction, type Slot } from "./callback-queue.js";
+import { Future } from "./future.js";
+
+type Handler = ((value: never) => unknown) | null | undefined;
+
+/** A `then` registration: fires its handler asynchronously once the parent completes. */
+export class ThenReaction implements Reaction {
+  private readonly onFulfilled: Handler;
+  private readonly onRejected: Handler;
+  private readonly child: Slot;
+
+  constructor(onFulfilled: Handler, onRejected: Handler, child: Slot) {
+    this.onFulfilled = onFulfilled;
+    this.onRejected = onRejected;
+    this.child = child;
+  }
+
+  _run(parent: Slot): void {
+    queueMicrotask(() => {
+      this.fire(parent);
+    });
+  }
+
+  private fire(parent: Slot): void {
+    const handler = parent._state === FULFILLED ? this.onFulfilled : this.onRejected;
+    if (typeof handler !== "function") {
+      settle(this.child, parent._state, parent._value);
+      return;
+    }
+    let x: unknown;
+    try {
+      x = (handler as (value: unknown) => unknown)(parent._value);
+    } catch (error) {
+      settle(this.child, REJECTED, error);
+      return;
+    }
+    resolveWith(this.child, x);
+  }
+}
+
+/** Completes `child` with the state of another future once it completes. */
+class Adoption implements Reaction {
+  private readonly child: Slot;
+
+  constructor(child: Slot) {
+    this.child = child;
+  }
+
+  _run(source: Slot): void {
+    settleInLoop(this.child, source._state, source._value);
+  }
+}
+
+/** The Promises/A+ resolution procedure (2.3) for a derived, pending `child`. */
+function resolveWith(child: Slot, x: unknown): void {
+  if (x === child) {
+    settle(child, REJECTED, new TypeError("A then() handler returned the future that then() returned (a cycle)."));
+    return;
+  }
+  if (x instanceof Future) {
+    // 2.3.2: adopt our own futures directly, without a detour through then().
+    if (x._state >= FULFILLED) settle(child, x._state, x._value);
+    else enqueue(x, new Adoption(child));
+    return;
+  }
+  if ((typeof x !== "object" || x === null) && typeof x !== "function") {
+    settle(child, FULFILLED, x);
+    return;
+  }
+  let then: unknown;
+  try {
+    then = (x as { then?: unknown }).then;
+  } catch (error) {
+    settle(child, REJECTED, error);
+    return;
+  }
+  if (typeof then !== "function") {
+    settle(child, FULFILLED, x);
+    return;
+  }
+  // 2.3.3.3: only the first call of either function, or a throw before it, counts.
+  let called = false;
+  try {
+    (then as (this: unknown, ok: (y: unknown) => void, fail: (r: unknown) => void) => unknown).call(
+      x,
+      (y) => {
+        if (called) return;
+        called = true;
+        resolveWith(child, y);
+      },
+      (reason) => {
+        if (called) return;
+        called = true;
+        settle(child, REJECTED, reason);
+      },
+    );
+  } catch (error) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the callbacks above set it
+    if (!called) {
+      called = true;
+      settle(child, REJECTED, error);
+    }
+  }
+}
