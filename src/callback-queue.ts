@@ -27,13 +27,15 @@
 import { reportCallbackError } from "./callback-errors.js";
 
 /** Pending, completed by `setResult`/`setException`. */
-export const PENDING = 0;
+export const PENDING: number = 0;
 /** Pending, completed only by the library (`continueWith`, `then`, `collectAll`). */
-export const PENDING_DERIVED = 1;
+export const PENDING_DERIVED: number = 1;
+/** Pending, and other threads may complete it: the cross-thread layer (`remote.ts`) handles it. */
+export const PENDING_SHARED: number = 2;
 /** Completed with a result. Every state at or above it is "done". */
-export const FULFILLED = 2;
+export const FULFILLED: number = 3;
 /** Completed with an error. */
-export const REJECTED = 3;
+export const REJECTED: number = 4;
 
 /**
  * What the queue needs of a future: its state, and a slot that holds its

@@ -3,9 +3,10 @@
  *
  * @module
  */
-import { FULFILLED, PENDING_DERIVED, REJECTED, enqueue, settleInLoop, type Reaction, type Slot } from "./callback-queue.js";
-import { FutureNotCompletedError } from "./errors.js";
-import { Future } from "./future.js";
+import { FULFILLED, PENDING_DERIVED, PENDING_SHARED, REJECTED, enqueue, settleInLoop, type Reaction, type Slot } from "./callback-queue.js";
+import { FutureNotCompletedError, FutureTimeoutError } from "./errors.js";
+import { Future, deadlineOf } from "./future.js";
+import { remote } from "./remote.js";
 import { describeValue } from "./describe.js";
 
 /** The futures of a tuple, element by element. */
@@ -77,11 +78,14 @@ class Collector implements Reaction {
  * Returns the values of all the input futures, in input order. If any input
  * has failed, throws that input's error (among several failed inputs, the
  * first in list order) even while others are pending. Otherwise it would block
- * like `wait()` until all complete — and, like `wait()`, throws
- * {@link FutureNotCompletedError} at once where blocking could only hang.
- * Use `await Promise.all(futures)` to wait without blocking.
+ * like `wait()` until all complete (futures that other threads complete), or
+ * — like `wait()` — throws {@link FutureNotCompletedError} at once where
+ * blocking could only hang. Use `await Promise.all(futures)` to wait without
+ * blocking.
  *
  * @param futures - any iterable of futures; it is read once, at once.
+ * @param timeoutMs - how long to block at most, in milliseconds; none by default.
+ * @throws {@link FutureTimeoutError} if `timeoutMs` passed while inputs were pending.
  * @throws TypeError if `futures` is not iterable or holds something that is
  * not a `Future` (the message names its index), checked before anything else.
  * @throws the error of the first failed input.
@@ -96,22 +100,38 @@ class Collector implements Reaction {
  * waitAll([a, b]); // [1, 2]
  * ```
  */
-export function waitAll<const F extends readonly Future[]>(futures: F): Values<F>;
-export function waitAll<V>(futures: Iterable<Future<V>>): V[];
-export function waitAll(futures: Iterable<Future>): unknown[] {
+export function waitAll<const F extends readonly Future[]>(futures: F, timeoutMs?: number): Values<F>;
+export function waitAll<V>(futures: Iterable<Future<V>>, timeoutMs?: number): V[];
+export function waitAll(futures: Iterable<Future>, timeoutMs?: number): unknown[] {
   const inputs = toFutureArray(futures, "waitAll");
-  let firstPending = -1;
-  for (let i = 0; i < inputs.length; i++) {
-    const input = inputs[i] as Future;
-    if (input._state === REJECTED) throw input._value;
-    if (firstPending < 0 && input._state < FULFILLED) firstPending = i;
-  }
-  if (firstPending >= 0) {
-    throw new FutureNotCompletedError(
-      `waitAll() cannot block: the future at index ${firstPending} is pending and only this thread ` +
-        "can complete it, so blocking would wait forever. Use `await Promise.all(futures)` (or " +
-        "`await collectAll(futures)`) to wait without blocking.",
-    );
+  const deadline = deadlineOf(timeoutMs, "waitAll");
+  for (;;) {
+    let pending: Future[] | undefined;
+    let local = -1;
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i] as Future;
+      if (input._state === REJECTED) throw input._value;
+      if (input._state < FULFILLED) {
+        if (input._state !== PENDING_SHARED && local < 0) local = i;
+        (pending ??= []).push(input);
+      }
+    }
+    if (local >= 0) {
+      throw new FutureNotCompletedError(
+        `waitAll() cannot block: the future at index ${local} is pending and only this thread ` +
+          "can complete it, so blocking would wait forever. Use `await Promise.all(futures)` (or " +
+          "`await collectAll(futures)`) to wait without blocking.",
+      );
+    }
+    if (pending === undefined) break;
+    // Only futures other threads complete are left: block until one of them completes.
+    remote().blockUntilAny(pending, deadline);
+    if (performance.now() >= deadline && pending.every((f) => f._state === PENDING_SHARED)) {
+      throw new FutureTimeoutError(
+        `waitAll(…, ${String(timeoutMs)}) timed out with ${pending.length} future(s) still pending; ` +
+          "they can still complete. Wait again, or use `await Promise.all(futures)`.",
+      );
+    }
   }
   const values = new Array<unknown>(inputs.length);
   for (let i = 0; i < inputs.length; i++) values[i] = (inputs[i] as Future)._value;

@@ -73,3 +73,35 @@ export class FutureNotCompletedError extends FutureError {}
  * ```
  */
 export class DerivedFutureError extends FutureError {}
+
+/**
+ * Thrown by `wait(timeoutMs)` (and `waitAll`) when the timeout passes before the
+ * future completes. The future stays pending: it can still complete, and be
+ * waited for again.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   fut.wait(100);
+ * } catch (e) {
+ *   if (e instanceof FutureTimeoutError) console.log("not yet; still pending:", !fut.done());
+ * }
+ * ```
+ */
+export class FutureTimeoutError extends FutureError {}
+
+/**
+ * The error a shared future fails with when every thread that could complete
+ * it has gone away without completing it (the thread exited, threw an uncaught
+ * error, or was terminated). `await` and a blocking `wait()` both see it.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   fut.wait();
+ * } catch (e) {
+ *   if (e instanceof BrokenFutureError) console.log("the worker died:", e.message);
+ * }
+ * ```
+ */
+export class BrokenFutureError extends FutureError {}

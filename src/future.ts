@@ -8,6 +8,7 @@ import {
   FULFILLED,
   PENDING,
   PENDING_DERIVED,
+  PENDING_SHARED,
   REJECTED,
   enqueue,
   run,
@@ -16,9 +17,29 @@ import {
   type Entry,
   type Slot,
 } from "./callback-queue.js";
-import { DerivedFutureError, FutureAlreadyCompletedError, FutureNotCompletedError } from "./errors.js";
+import {
+  DerivedFutureError,
+  FutureAlreadyCompletedError,
+  FutureNotCompletedError,
+  FutureTimeoutError,
+} from "./errors.js";
+import { remote } from "./remote.js";
 import { ThenReaction } from "./thenable.js";
 import { describeValue } from "./describe.js";
+
+/**
+ * Options for `setResult` and `setException`. They matter only for a future
+ * that another thread may complete or observe (see `torch-futures/threads`).
+ */
+export interface CompleteOptions {
+  /**
+   * `ArrayBuffer`s (or `MessagePort`s) to transfer rather than copy when the
+   * value crosses to another thread: zero-copy, and the sender loses them, as
+   * with `postMessage(value, transfer)`. Ignored for a future only this
+   * thread knows.
+   */
+  readonly transfer?: readonly object[];
+}
 
 /**
  * A value that will be set later, by hand: torch's `torch.futures.Future`.
@@ -46,7 +67,7 @@ import { describeValue } from "./describe.js";
  * ```
  */
 export class Future<T = unknown> implements PromiseLike<T> {
-  /** @internal PENDING, PENDING_DERIVED, FULFILLED or REJECTED. */
+  /** @internal PENDING, PENDING_DERIVED, PENDING_SHARED, FULFILLED or REJECTED. */
   _state: number;
   /** @internal Callbacks while pending (one entry or an array); the result or error once done. */
   _value: unknown;
@@ -81,6 +102,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * ```
    */
   done(): boolean {
+    const state = this._state;
+    if (state >= FULFILLED) return true;
+    // Another thread may have completed it already: take that in now.
+    if (state === PENDING_SHARED) remote().poll(this);
     return this._state >= FULFILLED;
   }
 
@@ -101,8 +126,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * fut.setResult(7); // prints "got 7" before returning
    * ```
    */
-  setResult(result: T): void {
-    if (this._state !== PENDING) this._refuse("setResult");
+  setResult(result: T, options?: CompleteOptions): void {
+    if (this._state !== PENDING) {
+      this._completeSlow("setResult", FULFILLED, result, options);
+      return;
+    }
     settle(this, FULFILLED, result);
   }
 
@@ -124,8 +152,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * try { fut.wait(); } catch (e) { e === boom; } // true
    * ```
    */
-  setException(error: unknown): void {
-    if (this._state !== PENDING) this._refuse("setException");
+  setException(error: unknown, options?: CompleteOptions): void {
+    if (this._state !== PENDING) {
+      this._completeSlow("setException", REJECTED, error, options);
+      return;
+    }
     settle(this, REJECTED, error);
   }
 
@@ -185,13 +216,20 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /**
    * Returns the result, or throws the stored error (the same value, untouched).
-   * As in torch, `wait()` blocks until the future completes — but a future that
-   * only this thread can complete would never complete while the thread is
-   * blocked, so on such a pending future `wait()` throws at once instead of
-   * hanging: use `await fut` to wait without blocking.
+   * As in torch, `wait()` blocks until the future completes: a future that
+   * another thread can complete (see `torch-futures/threads`) blocks this
+   * thread for real, running the future's callbacks before returning. But a
+   * future that only this thread can complete would never complete while the
+   * thread is blocked, so on such a pending future `wait()` throws at once
+   * instead of hanging: use `await fut` to wait without blocking.
    *
+   * @param timeoutMs - how long to block at most, in milliseconds; none by default.
    * @throws the stored error, if the future failed.
-   * @throws {@link FutureNotCompletedError} if the future is pending.
+   * @throws {@link FutureNotCompletedError} if the future is pending and only
+   * this thread can complete it.
+   * @throws {@link FutureTimeoutError} if `timeoutMs` passed first; the future
+   * stays pending.
+   * @throws TypeError if `timeoutMs` is not a number >= 0.
    *
    * @example
    * ```ts
@@ -200,15 +238,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * fut.wait(); // 5
    * ```
    */
-  wait(): T {
+  wait(timeoutMs?: number): T {
+    if (timeoutMs !== undefined) deadlineOf(timeoutMs, "wait");
     const state = this._state;
     if (state === FULFILLED) return this._value as T;
     if (state === REJECTED) throw this._value;
-    throw new FutureNotCompletedError(
-      "wait() cannot block on this pending future: only this thread can complete it, so blocking " +
-        "would wait forever. Use `await fut` (or fut.then(...)) to wait without blocking, or " +
-        "complete it first with setResult()/setException().",
-    );
+    return this._block(timeoutMs);
   }
 
   /**
@@ -229,6 +264,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const state = this._state;
     if (state === FULFILLED) return this._value as T;
     if (state === REJECTED) throw this._value;
+    if (state === PENDING_SHARED && this.done()) return this.value();
     throw new FutureNotCompletedError(
       "value() was called on a pending future; value() never waits. Check done() first, read it " +
         "inside a callback (addDoneCallback/continueWith), or use `await fut` to wait for it.",
@@ -327,6 +363,35 @@ export class Future<T = unknown> implements PromiseLike<T> {
     else enqueue(this, entry);
   }
 
+  /** @internal `wait()` on a pending future: blocks if another thread can complete it, else throws. */
+  _block(timeoutMs: number | undefined): T {
+    const deadline = deadlineOf(timeoutMs, "wait");
+    if (this._state !== PENDING_SHARED) {
+      throw new FutureNotCompletedError(
+        "wait() cannot block on this pending future: only this thread can complete it, so blocking " +
+          "would wait forever. Use `await fut` (or fut.then(...)) to wait without blocking, or " +
+          "complete it first with setResult()/setException().",
+      );
+    }
+    const hooks = remote();
+    for (;;) {
+      hooks.blockUntilAny([this], deadline);
+      if (this._state !== PENDING_SHARED) return this.value();
+      if (performance.now() >= deadline) {
+        throw new FutureTimeoutError(
+          `wait(${String(timeoutMs)}) timed out: the future is still pending, and can still complete. ` +
+            "Wait again, or use `await fut` to wait without blocking.",
+        );
+      }
+    }
+  }
+
+  /** @internal setResult/setException on a future that is not a plain pending one. */
+  _completeSlow(method: string, state: number, value: unknown, options: CompleteOptions | undefined): void {
+    if (this._state === PENDING_SHARED) remote().complete(this, state, value, options?.transfer);
+    else this._refuse(method);
+  }
+
   /** @internal Throws the right error for a completion that is not allowed. */
   _refuse(method: string): never {
     if (this._state === PENDING_DERIVED) {
@@ -342,6 +407,22 @@ export class Future<T = unknown> implements PromiseLike<T> {
         "be completed only once; its first result or error is kept unchanged.",
     );
   }
+}
+
+/**
+ * Checks a `wait`/`waitAll` timeout (milliseconds; `undefined` for none) and
+ * returns its deadline on the `performance.now()` clock.
+ *
+ * @internal
+ */
+export function deadlineOf(timeoutMs: number | undefined, method: string): number {
+  if (timeoutMs === undefined) return Infinity;
+  if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+    throw new TypeError(
+      `${method}() expects a timeout in milliseconds (a number >= 0, or undefined for none), got ${describeValue(timeoutMs)}.`,
+    );
+  }
+  return performance.now() + timeoutMs;
 }
 
 function callbackTypeError(method: string, callback: unknown): TypeError {

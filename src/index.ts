@@ -3,12 +3,14 @@
  *
  * @module
  */
-export { Future } from "./future.js";
+export { Future, type CompleteOptions } from "./future.js";
 export { collectAll, waitAll } from "./combinators.js";
 export { setCallbackErrorHandler, type CallbackErrorHandler } from "./callback-errors.js";
 export {
+  BrokenFutureError,
   DerivedFutureError,
   FutureAlreadyCompletedError,
   FutureError,
   FutureNotCompletedError,
+  FutureTimeoutError,
 } from "./errors.js";
