@@ -1,0 +1,20 @@
+// `npm run demo`: runs the ported examples of torch's documentation, one
+// after another, each under the torch call it ports.
+import * as setResult from "./set-result.js";
+import * as thenChain from "./then-chain.js";
+import * as addDoneCallback from "./add-done-callback.js";
+import * as collectAll from "./collect-all.js";
+import * as waitAll from "./wait-all.js";
+
+const examples: [string, () => Promise<void> | void][] = [
+  ["Future.set_result (completed by a timer, read with await)", setResult.main],
+  ["Future.then → continueWith", thenChain.main],
+  ["Future.add_done_callback → addDoneCallback", addDoneCallback.main],
+  ["collect_all → collectAll", collectAll.main],
+  ["wait_all → waitAll", waitAll.main],
+];
+
+for (const [title, main] of examples) {
+  console.log(`\n== ${title}`);
+  await main();
+}

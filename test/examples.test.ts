@@ -1,0 +1,35 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+// The examples print what torch's documentation says they print.
+const expected: Record<string, string[]> = {
+  "set-result": ["Float32Array(2) [ 3, 3 ]"],
+  "then-chain": ["RPC return value is 5.", "Chained cb done. undefined"],
+  "add-done-callback": ["This will run after the future has finished."],
+  "collect-all": ["fut0 result = 0", "fut1 result = 1"],
+  "wait-all": ["[ 0, 1 ]", "waitAll threw: ValueError: foo"],
+};
+
+function run(name: string): string[] {
+  const file = fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
+  const result = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: 20_000 });
+  assert.equal(result.stderr, "");
+  assert.equal(result.status, 0);
+  return result.stdout.trim().split("\n");
+}
+
+describe("examples", () => {
+  for (const [name, lines] of Object.entries(expected)) {
+    it(`${name} prints what torch's documentation shows`, () => {
+      assert.deepEqual(run(name), lines);
+    });
+  }
+
+  it("the demo runs every example in turn", () => {
+    const output = run("demo");
+    const all = Object.values(expected).flat();
+    assert.deepEqual(output.filter((line) => all.includes(line)), all);
+  });
+});
