@@ -9,10 +9,26 @@ import { Future, deadlineOf } from "./future.js";
 import { remote } from "./remote.js";
 import { describeValue } from "./describe.js";
 
-/** The futures of a tuple, element by element. */
-type Futures<F extends readonly Future[]> = { -readonly [K in keyof F]: F[K] };
-/** The values of a tuple of futures, element by element. */
-type Values<F extends readonly Future[]> = {
+/**
+ * The value type of `collectAll(futures)` for a tuple: the same futures,
+ * element by element.
+ *
+ * @example
+ * ```ts
+ * type T = CollectedFutures<[Future<number>, Future<string>]>; // [Future<number>, Future<string>]
+ * ```
+ */
+export type CollectedFutures<F extends readonly Future[]> = { -readonly [K in keyof F]: F[K] };
+
+/**
+ * The return type of `waitAll(futures)` for a tuple: each future's value type.
+ *
+ * @example
+ * ```ts
+ * type T = FutureValues<[Future<number>, Future<string>]>; // [number, string]
+ * ```
+ */
+export type FutureValues<F extends readonly Future[]> = {
   -readonly [K in keyof F]: F[K] extends Future<infer V> ? V : never;
 };
 
@@ -39,7 +55,7 @@ type Values<F extends readonly Future[]> = {
  * fb.value(); // "two"
  * ```
  */
-export function collectAll<const F extends readonly Future[]>(futures: F): Future<Futures<F>>;
+export function collectAll<const F extends readonly Future[]>(futures: F): Future<CollectedFutures<F>>;
 export function collectAll<F extends Future>(futures: Iterable<F>): Future<F[]>;
 export function collectAll(futures: Iterable<Future>): Future<Future[]> {
   const inputs = toFutureArray(futures, "collectAll");
@@ -100,7 +116,7 @@ class Collector implements Reaction {
  * waitAll([a, b]); // [1, 2]
  * ```
  */
-export function waitAll<const F extends readonly Future[]>(futures: F, timeoutMs?: number): Values<F>;
+export function waitAll<const F extends readonly Future[]>(futures: F, timeoutMs?: number): FutureValues<F>;
 export function waitAll<V>(futures: Iterable<Future<V>>, timeoutMs?: number): V[];
 export function waitAll(futures: Iterable<Future>, timeoutMs?: number): unknown[] {
   const inputs = toFutureArray(futures, "waitAll");

@@ -4,7 +4,7 @@
  * @module
  */
 export { Future, type CompleteOptions } from "./future.js";
-export { collectAll, waitAll } from "./combinators.js";
+export { collectAll, waitAll, type CollectedFutures, type FutureValues } from "./combinators.js";
 export { setCallbackErrorHandler, type CallbackErrorHandler } from "./callback-errors.js";
 export {
   BrokenFutureError,
