@@ -56,8 +56,9 @@ export interface Reaction {
 export type Entry = ((fut: never) => unknown) | Reaction;
 
 /**
- * How many drains may nest — one per `setResult` called inside a callback —
- * before completions are queued instead of run inline. 64 levels of torch's
+ * How many drains may nest — one per `setResult`/`setException` called inside
+ * a callback, and one per registration on a completed future made inside a
+ * callback (it runs inline) — before they are queued instead of run inline. 64 levels of torch's
  * exact order, well under Node's default stack with room for the callbacks'
  * own frames.
  */
