@@ -55,7 +55,10 @@ class Adoption implements Reaction {
   }
 
   _run(source: Slot): void {
-    settleInLoop(this.child, source._state, source._value);
+    const value = source._value;
+    // A future may hold a thenable (setResult stores by reference): adopt it, as Promise.then would.
+    if (source._state === FULFILLED && isObjectLike(value) && value !== source) resolveWith(this.child, value);
+    else settleInLoop(this.child, source._state, value);
   }
 }
 
@@ -67,11 +70,12 @@ function resolveWith(child: Slot, x: unknown): void {
   }
   if (x instanceof Future) {
     // 2.3.2: adopt our own futures directly, without a detour through then().
-    if (x._state >= FULFILLED) settle(child, x._state, x._value);
+    if (x._state === FULFILLED && isObjectLike(x._value) && x._value !== x) resolveWith(child, x._value);
+    else if (x._state >= FULFILLED) settle(child, x._state, x._value);
     else enqueue(x, new Adoption(child));
     return;
   }
-  if ((typeof x !== "object" || x === null) && typeof x !== "function") {
+  if (!isObjectLike(x)) {
     settle(child, FULFILLED, x);
     return;
   }
@@ -109,4 +113,8 @@ function resolveWith(child: Slot, x: unknown): void {
       settle(child, REJECTED, error);
     }
   }
+}
+
+function isObjectLike(x: unknown): x is object {
+  return (typeof x === "object" && x !== null) || typeof x === "function";
 }
