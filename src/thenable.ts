@@ -57,7 +57,7 @@ class Adoption implements Reaction {
   _run(source: Slot): void {
     const value = source._value;
     // A future may hold a thenable (setResult stores by reference): adopt it, as Promise.then would.
-    if (source._state === FULFILLED && isObjectLike(value) && value !== source) resolveWith(this.child, value);
+    if (source._state === FULFILLED && isObjectLike(value)) resolveWith(this.child, value);
     else settleInLoop(this.child, source._state, value);
   }
 }
@@ -69,11 +69,22 @@ function resolveWith(child: Slot, x: unknown): void {
     return;
   }
   if (x instanceof Future) {
-    // 2.3.2: adopt our own futures directly, without a detour through then().
-    if (x._state === FULFILLED && isObjectLike(x._value) && x._value !== x) resolveWith(child, x._value);
-    else if (x._state >= FULFILLED) settle(child, x._state, x._value);
-    else enqueue(x, new Adoption(child));
-    return;
+    // 2.3.2: adopt our own futures directly. A completed one may hold a thenable, even
+    // another future (setResult stores by reference): follow it, refusing cycles.
+    let seen: Set<unknown> | undefined;
+    while (x instanceof Future && x._state === FULFILLED && isObjectLike(x._value)) {
+      (seen ??= new Set()).add(x);
+      x = x._value;
+      if (x === child || seen.has(x)) {
+        settle(child, REJECTED, new TypeError("A then() handler returned a future that holds itself (a cycle)."));
+        return;
+      }
+    }
+    if (x instanceof Future) {
+      if (x._state >= FULFILLED) settle(child, x._state, x._value);
+      else enqueue(x, new Adoption(child));
+      return;
+    }
   }
   if (!isObjectLike(x)) {
     settle(child, FULFILLED, x);
