@@ -1,0 +1,52 @@
+/**
+ * The engine's platform on Node.js: `worker_threads` ports, read
+ * synchronously with `receiveMessageOnPort`, and a sentinel worker.
+ *
+ * @internal
+ * @module
+ */
+import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import type { Platform } from "./engine.js";
+import type { Watch } from "./node-sentinel.js";
+
+let sentinel: Worker | undefined;
+
+function sentinelWorker(): Worker {
+  if (sentinel !== undefined) return sentinel;
+  const worker = new Worker(new URL("./node-sentinel.js", import.meta.url), { name: "torch-futures sentinel" });
+  // The process may end while it watches: a blocked thread keeps itself alive.
+  worker.unref();
+  const forget = (): void => {
+    if (sentinel === worker) sentinel = undefined;
+  };
+  worker.on("error", forget);
+  worker.on("exit", forget);
+  sentinel = worker;
+  return worker;
+}
+
+/** The Node.js platform. */
+export const nodePlatform: Platform<MessagePort> = {
+  channel() {
+    const { port1, port2 } = new MessageChannel();
+    return [port1, port2];
+  },
+  receive(port) {
+    return receiveMessageOnPort(port);
+  },
+  listen(port, onMessage, onUnreadable, onClose) {
+    port.on("message", onMessage);
+    port.on("messageerror", onUnreadable);
+    port.on("close", onClose);
+    port.unref();
+  },
+  setRef(port, ref) {
+    if (ref) port.ref();
+    else port.unref();
+  },
+  watch(port, cell, participant, counted) {
+    const watch: Watch = { port, cell, participant, counted };
+    sentinelWorker().postMessage(watch, [port]);
+  },
+  mortal: !isMainThread,
+};

@@ -1,0 +1,67 @@
+// Starts test workers (worker.ts) and waits for their reports, each wait bounded.
+import { Worker, type ResourceLimits, type Transferable } from "node:worker_threads";
+import type { Report, Task } from "./protocol.js";
+
+export class Agent {
+  readonly worker: Worker;
+  /** The worker's exit code, once it has exited. */
+  readonly exited: Promise<number>;
+  /** Errors the worker threw (uncaught), or failed to start with. */
+  readonly errors: Error[] = [];
+  private readonly reports: Report[] = [];
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(task: Task, transferList: Transferable[] = [], resourceLimits?: ResourceLimits) {
+    this.worker = new Worker(new URL("./worker.js", import.meta.url), {
+      workerData: task,
+      transferList,
+      ...(resourceLimits === undefined ? {} : { resourceLimits }),
+    });
+    this.worker.on("error", (error) => this.errors.push(error));
+    this.worker.on("message", (report: Report) => {
+      this.reports.push(report);
+      for (const wake of this.waiting.splice(0)) wake();
+    });
+    this.exited = new Promise((resolve) => this.worker.once("exit", resolve));
+  }
+
+  /** The next report of kind `event` (earlier ones of other kinds are kept). */
+  async next<E extends Report["event"]>(event: E, timeoutMs = 10_000): Promise<Extract<Report, { event: E }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.reports.findIndex((r) => r.event === event);
+      if (index >= 0) return this.reports.splice(index, 1)[0] as Extract<Report, { event: E }>;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no "${event}" report from the worker within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiting.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Sends the worker its "go". */
+  go(): void {
+    this.worker.postMessage("go");
+  }
+
+  async stop(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+/** Runs `fn`, returning how long it took in milliseconds and what it returned or threw. */
+export function timed<T>(fn: () => T): { ms: number; value?: T; error?: unknown } {
+  const start = performance.now();
+  try {
+    const value = fn();
+    return { ms: performance.now() - start, value };
+  } catch (error) {
+    return { ms: performance.now() - start, error };
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

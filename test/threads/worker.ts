@@ -1,0 +1,179 @@
+// A worker that does one Task (see protocol.ts) with a shared future and reports on it.
+// The test runner also loads it as a test file, on the main thread: then it does nothing.
+import { parentPort, threadId, workerData, type Transferable } from "node:worker_threads";
+import { BrokenFutureError, Future } from "../../src/index.js";
+import { adopt, share, type FutureHandle } from "../../src/threads/index.js";
+import type { Death, ErrorKind, Report, Task } from "./protocol.js";
+
+const task = workerData as Task;
+
+function report(message: Report, transfer: readonly Transferable[] = []): void {
+  parentPort?.postMessage(message, transfer);
+}
+
+function reportError(error: unknown): void {
+  const e = error as Error;
+  report({ event: "error", name: e.name, message: e.message, isBroken: error instanceof BrokenFutureError });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const go = (): Promise<void> =>
+  new Promise((resolve) => {
+    parentPort?.once("message", () => {
+      resolve();
+    });
+  });
+
+function makeError(kind: ErrorKind): unknown {
+  switch (kind) {
+    case "range-with-cause":
+      return new RangeError("out of range", { cause: new TypeError("the cause", { cause: "root" }) });
+    case "custom": {
+      class HttpError extends TypeError {
+        status = 404;
+        constructor(message: string) {
+          super(message);
+          this.name = "HttpError";
+        }
+      }
+      const error = new HttpError("not found");
+      Object.assign(error, { url: "/x", socket: () => 1 });
+      return error;
+    }
+    case "aggregate":
+      return new AggregateError([new Error("one"), new SyntaxError("two")], "both failed");
+    case "type":
+      return new TypeError("plain type error");
+    case "string":
+      return "a string reason";
+    case "object":
+      return { code: 7, detail: [1, 2] };
+  }
+}
+
+function die(how: Death): void {
+  switch (how) {
+    case "return":
+      parentPort?.close();
+      return;
+    case "process.exit":
+      process.exit(3);
+      break;
+    case "throw":
+      throw new Error("worker dies of an uncaught error");
+    case "hang":
+      setInterval(() => undefined, 1000);
+      return;
+    case "oom": {
+      const hoard: number[][] = [];
+      for (;;) hoard.push(new Array<number>(100_000).fill(hoard.length));
+    }
+  }
+}
+
+async function observe(fut: Future, how: string): Promise<void> {
+  const log: string[] = [];
+  fut.addDoneCallback(() => log.push(`callback on thread ${threadId}`));
+  try {
+    const value = how === "wait" ? fut.wait(20_000) : await fut;
+    report({ event: "value", value, threadId, log });
+  } catch (error) {
+    reportError(error);
+  }
+}
+
+async function main(): Promise<void> {
+  switch (task.kind) {
+    case "result": {
+      const fut = adopt(task.handle);
+      if (task.waitForGo === true) await go();
+      await sleep(task.delayMs);
+      fut.setResult(task.value);
+      report({ event: "done" });
+      return;
+    }
+    case "error": {
+      const fut = adopt(task.handle);
+      await sleep(task.delayMs);
+      fut.setException(makeError(task.error));
+      report({ event: "done" });
+      return;
+    }
+    case "uncloneable": {
+      const fut = adopt(task.handle);
+      const errors: { name: string; message: string }[] = [];
+      for (const bad of [() => 1, Symbol("s"), { nested: { f: () => 2 } }]) {
+        try {
+          fut.setResult(bad);
+          errors.push({ name: "none", message: "accepted" });
+        } catch (error) {
+          errors.push({ name: (error as Error).name, message: (error as Error).message });
+        }
+      }
+      report({ event: "refused", errors });
+      await go();
+      fut.setResult(7);
+      report({ event: "done" });
+      return;
+    }
+    case "slow-uncloneable": {
+      const fut = adopt(task.handle);
+      const signal = new Int32Array(task.signal);
+      const value = {
+        get late(): unknown {
+          Atomics.store(signal, 0, 1);
+          Atomics.notify(signal, 0);
+          Atomics.wait(signal, 1, 0, 300);
+          return () => 1;
+        },
+      };
+      try {
+        fut.setResult(value);
+      } catch (error) {
+        reportError(error);
+      }
+      return;
+    }
+    case "transfer": {
+      const fut = adopt(task.handle as FutureHandle<Float32Array>);
+      const data = new Float32Array([1, 2, 3]);
+      fut.setResult(data, { transfer: [data.buffer] });
+      report({ event: "transferred", byteLength: data.buffer.byteLength });
+      return;
+    }
+    case "shared": {
+      const fut = adopt(task.handle as FutureHandle<Int32Array>);
+      const data = new Int32Array(new SharedArrayBuffer(8));
+      fut.setResult(data);
+      await go();
+      Atomics.store(data, 0, 42);
+      Atomics.notify(data, 0);
+      report({ event: "done" });
+      return;
+    }
+    case "die": {
+      if (task.adopt) adopt(task.handle);
+      report({ event: "ready" });
+      await sleep(task.delayMs);
+      die(task.how);
+      return;
+    }
+    case "observe":
+      await observe(adopt(task.handle), task.how);
+      return;
+    case "own": {
+      const fut = new Future();
+      const handle = share(fut);
+      report({ event: "handle", handle }, handle.transferList);
+      if (task.how === "wait" || task.how === "await") {
+        await observe(fut, task.how);
+      } else {
+        await sleep(task.delayMs);
+        die(task.how);
+      }
+      return;
+    }
+  }
+}
+
+if (parentPort !== null) void main();
