@@ -8,9 +8,10 @@
  * stack replaces the recursion, so the order is the same and no depth can
  * overflow:
  *
- * - Completing a future pushes its callbacks, first on top, and drains the
- *   stack down to where it was. Whatever a callback completes is pushed above
- *   the rest and so runs before the next callback of the first future.
+ * - Completing a future runs its callbacks in order; whatever a callback
+ *   completes is pushed as a frame (the future, its callbacks, the index of
+ *   the next one) and the stack is drained back down before the next
+ *   callback of the first future.
  * - A `continueWith` child is completed by the queue itself after its callback
  *   returns (as in torch), so its callbacks are pushed, never recursed into:
  *   chains of any length run in constant stack, in exactly torch's order.
@@ -26,24 +27,41 @@
 
 import { reportCallbackError } from "./callback-errors.js";
 
+// A future's `_state` is one of these numbers — or, for a pending
+// `continueWith` child, the callback that will produce its result: one field
+// less on every future. So test states with `===` (or isDone), never `<`/`>=`.
+
 /** Pending, completed by `setResult`/`setException`. */
 export const PENDING: number = 0;
-/** Pending, completed only by the library (`continueWith`, `then`, `collectAll`). */
+/** Pending, completed only by the library (`then`, `collectAll`; a `continueWith` child holds its producer instead). */
 export const PENDING_DERIVED: number = 1;
 /** Pending, and other threads may complete it: the cross-thread layer (`remote.ts`) handles it. */
 export const PENDING_SHARED: number = 2;
-/** Completed with a result. Every state at or above it is "done". */
+/** Completed with a result. */
 export const FULFILLED: number = 3;
 /** Completed with an error. */
 export const REJECTED: number = 4;
+
+/** A `continueWith` callback, held in its pending child's `_state`. */
+export type Producer = (parent: never) => unknown;
 
 /**
  * What the queue needs of a future: its state, and a slot that holds its
  * callbacks while it is pending and its result or error once it is done.
  */
 export interface Slot {
-  _state: number;
+  _state: number | Producer;
   _value: unknown;
+}
+
+/** Whether a state is a completed one. */
+export function isDone(state: number | Producer): boolean {
+  return state === FULFILLED || state === REJECTED;
+}
+
+/** Whether a pending future completes only by the library (`continueWith`, `then`, `collectAll`). */
+export function isDerived(state: number | Producer): boolean {
+  return state === PENDING_DERIVED || typeof state === "function";
 }
 
 /** A queued callback that is not a plain `addDoneCallback` function. */
@@ -58,18 +76,18 @@ export type Entry = ((fut: never) => unknown) | Reaction;
 /**
  * How many drains may nest — one per `setResult`/`setException` called inside
  * a callback, and one per registration on a completed future made inside a
- * callback (it runs inline) — before they are queued instead of run inline. 64 levels of torch's
- * exact order, well under Node's default stack with room for the callbacks'
- * own frames.
+ * callback (it runs inline) — before they are queued instead of run inline.
+ * 64 levels of torch's exact order, well under Node's default stack with room
+ * for the callbacks' own frames.
  */
 export const MAX_NESTED_DRAINS = 64;
 
-// Flat pairs (future, entry); the top pair runs next.
-let work: unknown[] = [];
+// Frames of three slots (future, callbacks: one entry or an array, next index); `sp` is the top.
+let stack: unknown[] = [];
+let sp = 0;
 let nested = 0;
-// The work stack keeps its grown backing store; drop it after a huge burst.
-const SHRINK_ABOVE = 1 << 14;
-let highWater = 0;
+// The stack keeps its grown backing store; drop it after a deep burst.
+const SHRINK_ABOVE = 3 << 12;
 
 /** Adds a callback to a pending future's slot; `_value` holds one entry or an array. */
 export function enqueue(fut: Slot, entry: Entry): void {
@@ -79,14 +97,11 @@ export function enqueue(fut: Slot, entry: Entry): void {
   else fut._value = [cbs, entry];
 }
 
-function push(fut: Slot, cbs: unknown): void {
-  if (Array.isArray(cbs)) {
-    for (let i = cbs.length - 1; i >= 0; i--) work.push(fut, cbs[i]);
-    // Only fan-out grows the stack (a chain pushes one pair and pops it).
-    if (work.length > highWater) highWater = work.length;
-  } else {
-    work.push(fut, cbs);
-  }
+function pushFrame(fut: Slot, cbs: unknown): void {
+  stack[sp] = fut;
+  stack[sp + 1] = cbs;
+  stack[sp + 2] = 0;
+  sp += 3;
 }
 
 /**
@@ -109,39 +124,70 @@ export function settleInLoop(fut: Slot, state: number, value: unknown): void {
   const cbs = fut._value;
   fut._state = state;
   fut._value = value;
-  if (cbs !== undefined) push(fut, cbs);
+  if (cbs !== undefined) pushFrame(fut, cbs);
 }
 
 /** Runs `cbs` (one entry or an array) for the completed `fut`, depth-first. */
 export function run(fut: Slot, cbs: unknown): void {
-  const base = work.length;
-  push(fut, cbs);
   // Too deep: the innermost running drain takes them when the current callback returns.
-  if (nested >= MAX_NESTED_DRAINS) return;
+  if (nested >= MAX_NESTED_DRAINS) {
+    pushFrame(fut, cbs);
+    return;
+  }
+  const base = sp;
   nested++;
   try {
-    drain(base);
+    // This future's own callbacks run straight from its list; whatever one of them
+    // queues (a continueWith child's callbacks) is drained before the next.
+    if (Array.isArray(cbs)) {
+      for (let i = 0; i < cbs.length; i++) {
+        invoke(fut, cbs[i] as Entry);
+        if (sp !== base) drain(base);
+      }
+    } else {
+      invoke(fut, cbs as Entry);
+      if (sp !== base) drain(base);
+    }
   } finally {
     nested--;
-    if (nested === 0 && highWater > SHRINK_ABOVE) {
-      work = [];
-      highWater = 0;
-    }
+    if (nested === 0 && stack.length > SHRINK_ABOVE) stack = [];
   }
 }
 
 function drain(base: number): void {
-  while (work.length > base) {
-    const entry = work.pop() as Entry;
-    const fut = work.pop() as Slot;
-    if (typeof entry === "function") {
-      try {
-        (entry as (fut: Slot) => unknown)(fut);
-      } catch (error) {
-        reportCallbackError(error, fut);
-      }
+  while (sp > base) {
+    const top = sp - 3;
+    const fut = stack[top] as Slot;
+    const cbs = stack[top + 1];
+    let entry: Entry;
+    if (Array.isArray(cbs)) {
+      const next = stack[top + 2] as number;
+      entry = cbs[next] as Entry;
+      if (next + 1 < cbs.length) stack[top + 2] = next + 1;
+      else pop(top);
     } else {
-      entry._run(fut);
+      entry = cbs as Entry;
+      pop(top);
     }
+    // The frame is gone before its last callback runs: what that callback queues runs next.
+    invoke(fut, entry);
   }
+}
+
+function invoke(fut: Slot, entry: Entry): void {
+  if (typeof entry === "function") {
+    try {
+      (entry as (fut: Slot) => unknown)(fut);
+    } catch (error) {
+      reportCallbackError(error, fut);
+    }
+  } else {
+    entry._run(fut);
+  }
+}
+
+function pop(top: number): void {
+  stack[top] = undefined;
+  stack[top + 1] = undefined;
+  sp = top;
 }

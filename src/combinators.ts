@@ -3,7 +3,17 @@
  *
  * @module
  */
-import { FULFILLED, PENDING_DERIVED, PENDING_SHARED, REJECTED, enqueue, settleInLoop, type Reaction, type Slot } from "./callback-queue.js";
+import {
+  FULFILLED,
+  PENDING_DERIVED,
+  PENDING_SHARED,
+  REJECTED,
+  enqueue,
+  isDone,
+  settleInLoop,
+  type Reaction,
+  type Slot,
+} from "./callback-queue.js";
 import { FutureNotCompletedError, FutureTimeoutError } from "./errors.js";
 import { Future, deadlineOf } from "./future.js";
 import { remote } from "./remote.js";
@@ -61,7 +71,7 @@ export function collectAll(futures: Iterable<Future>): Future<Future[]> {
   const inputs = toFutureArray(futures, "collectAll");
   const combined = new Future<Future[]>();
   let pending = 0;
-  for (const input of inputs) if (input._state < FULFILLED) pending++;
+  for (const input of inputs) if (!isDone(input._state)) pending++;
   if (pending === 0) {
     combined._state = FULFILLED;
     combined._value = inputs;
@@ -69,7 +79,11 @@ export function collectAll(futures: Iterable<Future>): Future<Future[]> {
   }
   combined._state = PENDING_DERIVED;
   const collector = new Collector(pending, inputs, combined);
-  for (const input of inputs) if (input._state < FULFILLED) enqueue(input, collector);
+  for (const input of inputs) {
+    if (isDone(input._state)) continue;
+    enqueue(input, collector);
+    if (input._state === PENDING_SHARED) remote().watch(input);
+  }
   return combined;
 }
 
@@ -127,7 +141,7 @@ export function waitAll(futures: Iterable<Future>, timeoutMs?: number): unknown[
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i] as Future;
       if (input._state === REJECTED) throw input._value;
-      if (input._state < FULFILLED) {
+      if (input._state !== FULFILLED) {
         if (input._state !== PENDING_SHARED && local < 0) local = i;
         (pending ??= []).push(input);
       }

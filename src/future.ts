@@ -11,10 +11,13 @@ import {
   PENDING_SHARED,
   REJECTED,
   enqueue,
+  isDerived,
+  isDone,
   run,
   settle,
   settleInLoop,
   type Entry,
+  type Producer,
   type Slot,
 } from "./callback-queue.js";
 import {
@@ -67,12 +70,13 @@ export interface CompleteOptions {
  * ```
  */
 export class Future<T = unknown> implements PromiseLike<T> {
-  /** @internal PENDING, PENDING_DERIVED, PENDING_SHARED, FULFILLED or REJECTED. */
-  _state: number;
+  /**
+   * @internal PENDING, PENDING_DERIVED, PENDING_SHARED, FULFILLED or REJECTED — or,
+   * for a pending `continueWith` child, the callback that will produce its result.
+   */
+  _state: number | Producer;
   /** @internal Callbacks while pending (one entry or an array); the result or error once done. */
   _value: unknown;
-  /** @internal For a pending `continueWith` child: the callback that will produce its result. */
-  _producer: ((parent: never) => unknown) | undefined;
 
   /**
    * Creates a pending future. Complete it with `setResult` or `setException`.
@@ -86,7 +90,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
   constructor() {
     this._state = PENDING;
     this._value = undefined;
-    this._producer = undefined;
   }
 
   /**
@@ -103,10 +106,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   done(): boolean {
     const state = this._state;
-    if (state >= FULFILLED) return true;
+    if (state === FULFILLED || state === REJECTED) return true;
+    if (state !== PENDING_SHARED) return false;
     // Another thread may have completed it already: take that in now.
-    if (state === PENDING_SHARED) remote().poll(this);
-    return this._state >= FULFILLED;
+    remote().poll(this);
+    return isDone(this._state);
   }
 
   /**
@@ -131,7 +135,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
       this._completeSlow("setResult", FULFILLED, result, options);
       return;
     }
-    settle(this, FULFILLED, result);
+    const cbs = this._value;
+    this._state = FULFILLED;
+    this._value = result;
+    if (cbs !== undefined) run(this, cbs);
   }
 
   /**
@@ -184,8 +191,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   continueWith<S>(callback: (fut: Future<T>) => S): Future<S> {
     if (typeof callback !== "function") throw callbackTypeError("continueWith", callback);
     const child = new Future<S>();
-    child._state = PENDING_DERIVED;
-    child._producer = callback;
+    child._state = callback;
     this._register(child);
     return child;
   }
@@ -211,7 +217,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   addDoneCallback(callback: (fut: Future<T>) => void): void {
     if (typeof callback !== "function") throw callbackTypeError("addDoneCallback", callback);
-    this._register(callback);
+    // The hot path, a plain pending future, appends right here; the rest goes through _register.
+    if (this._state === PENDING) enqueue(this, callback);
+    else this._register(callback);
   }
 
   /**
@@ -344,8 +352,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal A `continueWith` child is its own queue entry: runs its producer, then completes. */
   _run(parent: Slot): void {
-    const producer = this._producer as (parent: Slot) => unknown;
-    this._producer = undefined;
+    // The producer stays in `_state` while it runs, so the child reads as pending and derived.
+    const producer = this._state as (parent: Slot) => unknown;
     let state = FULFILLED;
     let value: unknown;
     try {
@@ -359,8 +367,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal Queues `entry`, or runs it now if the future is done (inline, as in torch). */
   _register(entry: Entry): void {
-    if (this._state >= FULFILLED) run(this, entry);
-    else enqueue(this, entry);
+    const state = this._state;
+    if (state === FULFILLED || state === REJECTED) {
+      run(this, entry);
+    } else {
+      enqueue(this, entry);
+      // Someone on this thread now waits for a cross-thread future: the layer keeps the event loop alive.
+      if (state === PENDING_SHARED) remote().watch(this);
+    }
   }
 
   /** @internal `wait()` on a pending future: blocks if another thread can complete it, else throws. */
@@ -394,7 +408,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal Throws the right error for a completion that is not allowed. */
   _refuse(method: string): never {
-    if (this._state === PENDING_DERIVED) {
+    if (isDerived(this._state)) {
       throw new DerivedFutureError(
         `${method}() was called on a future returned by continueWith(), then() or collectAll(); ` +
           "it completes by itself, with the outcome of its callback or inputs, and cannot be " +

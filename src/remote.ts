@@ -29,6 +29,12 @@ export interface RemoteHooks {
    * passes. Returns without throwing either way; the caller re-checks.
    */
   blockUntilAny(futs: readonly Slot[], deadline: number): void;
+  /**
+   * A callback was just registered on a `PENDING_SHARED` future (an `await`,
+   * `then`, `continueWith`, `addDoneCallback` or `collectAll`): someone on
+   * this thread waits for it, so the layer keeps the event loop alive.
+   */
+  watch(fut: Slot): void;
 }
 
 let hooks: RemoteHooks | undefined;

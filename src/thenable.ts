@@ -6,7 +6,7 @@
  * @internal
  * @module
  */
-import { FULFILLED, REJECTED, enqueue, settle, settleInLoop, type Reaction, type Slot } from "./callback-queue.js";
+import { FULFILLED, REJECTED, enqueue, isDone, settle, settleInLoop, type Reaction, type Slot } from "./callback-queue.js";
 import { Future } from "./future.js";
 
 type Handler = ((value: never) => unknown) | null | undefined;
@@ -32,7 +32,7 @@ export class ThenReaction implements Reaction {
   private fire(parent: Slot): void {
     const handler = parent._state === FULFILLED ? this.onFulfilled : this.onRejected;
     if (typeof handler !== "function") {
-      settle(this.child, parent._state, parent._value);
+      settle(this.child, parent._state as number, parent._value);
       return;
     }
     let x: unknown;
@@ -58,7 +58,7 @@ class Adoption implements Reaction {
     const value = source._value;
     // A future may hold a thenable (setResult stores by reference): adopt it, as Promise.then would.
     if (source._state === FULFILLED && isObjectLike(value)) resolveWith(this.child, value);
-    else settleInLoop(this.child, source._state, value);
+    else settleInLoop(this.child, source._state as number, value);
   }
 }
 
@@ -81,7 +81,7 @@ function resolveWith(child: Slot, x: unknown): void {
       }
     }
     if (x instanceof Future) {
-      if (x._state >= FULFILLED) settle(child, x._state, x._value);
+      if (isDone(x._state)) settle(child, x._state as number, x._value);
       else enqueue(x, new Adoption(child));
       return;
     }

@@ -24,7 +24,7 @@
  * @internal
  * @module
  */
-import { FULFILLED, PENDING, PENDING_DERIVED, PENDING_SHARED, REJECTED, settle, type Entry, type Slot } from "../callback-queue.js";
+import { FULFILLED, PENDING, PENDING_SHARED, REJECTED, isDerived, settle, type Slot } from "../callback-queue.js";
 import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError } from "../errors.js";
 import { Future } from "../future.js";
 import type { RemoteHooks } from "../remote.js";
@@ -150,7 +150,7 @@ export function shareFuture<P extends Port>(fut: Future): HandleData<P> {
       "share() was called on a future this thread adopted; only the thread that created a future can share it. " +
         "Ask that thread to share() it again, or pass the handle on before adopting it.",
     );
-  } else if (fut._state === PENDING_DERIVED) {
+  } else if (isDerived(fut._state)) {
     throw new DerivedFutureError(
       "share() was called on a future returned by continueWith(), then() or collectAll(); it completes by " +
         "itself, on this thread. Share a new Future() and complete it from that future's callback instead.",
@@ -226,15 +226,7 @@ function makeShared(rec: Link): void {
   fut._state = PENDING_SHARED;
   records.set(fut, rec);
   live.add(rec);
-  // Until the core reports registrations, the future reports its own (see watch()).
-  fut._register = registerAndWatch;
   if (fut._value !== undefined) watch(rec);
-}
-
-function registerAndWatch(this: Future, entry: Entry): void {
-  Future.prototype._register.call(this, entry);
-  const rec = records.get(this);
-  if (rec !== undefined) watch(rec);
 }
 
 /** Someone waits for the future (a callback, an `await`): keep the event loop alive for it. */
@@ -535,5 +527,8 @@ export function createHooks<P extends Port>(p: Platform<P>): RemoteHooks {
       poll(recordOf(fut));
     },
     blockUntilAny,
+    watch(fut) {
+      watch(recordOf(fut));
+    },
   };
 }
