@@ -5,6 +5,7 @@ import * as thenChain from "./then-chain.js";
 import * as addDoneCallback from "./add-done-callback.js";
 import * as collectAll from "./collect-all.js";
 import * as waitAll from "./wait-all.js";
+import * as workerWait from "./worker-wait.js";
 
 const examples: [string, () => Promise<void> | void][] = [
   ["Future.set_result (completed by a timer, read with await)", setResult.main],
@@ -12,6 +13,7 @@ const examples: [string, () => Promise<void> | void][] = [
   ["Future.add_done_callback → addDoneCallback", addDoneCallback.main],
   ["collect_all → collectAll", collectAll.main],
   ["wait_all → waitAll", waitAll.main],
+  ["Future.set_result from a real thread: a worker sets the result, fut.wait() blocks", workerWait.main],
 ];
 
 for (const [title, main] of examples) {

@@ -10,6 +10,7 @@ const expected: Record<string, string[]> = {
   "add-done-callback": ["This will run after the future has finished."],
   "collect-all": ["fut0 result = 0", "fut1 result = 1"],
   "wait-all": ["[ 0, 1 ]", "waitAll threw: ValueError: foo"],
+  "worker-wait": ["Float32Array(2) [ 3, 3 ]"],
 };
 
 function run(name: string): string[] {
