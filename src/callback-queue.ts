@@ -70,8 +70,11 @@ export interface Reaction {
   _run(parent: Slot): void;
 }
 
-/** One registration: an `addDoneCallback` function or an internal reaction. */
-export type Entry = ((fut: never) => unknown) | Reaction;
+/**
+ * One registration: an `addDoneCallback` function, a pending `continueWith`
+ * child (its `_state` holds its producer), or an internal reaction.
+ */
+export type Entry = ((fut: never) => unknown) | Slot | Reaction;
 
 /**
  * How many drains may nest — one per `setResult`/`setException` called inside
@@ -124,7 +127,22 @@ export function settleInLoop(fut: Slot, state: number, value: unknown): void {
   const cbs = fut._value;
   fut._state = state;
   fut._value = value;
-  if (cbs !== undefined) pushFrame(fut, cbs);
+  if (cbs === undefined) return;
+  // Handed to the drain that called the reaction, which follows a single callback
+  // straight on (a continueWith chain) instead of pushing and popping a frame.
+  if (handFut !== undefined) pushFrame(handFut, handCbs);
+  handFut = fut;
+  handCbs = cbs;
+}
+
+// A future completed by the reaction that just ran, and its callbacks: run next.
+let handFut: Slot | undefined;
+let handCbs: unknown;
+
+function pushHandoff(): void {
+  pushFrame(handFut as Slot, handCbs);
+  handFut = undefined;
+  handCbs = undefined;
 }
 
 /** Runs `cbs` (one entry or an array) for the completed `fut`, depth-first. */
@@ -142,10 +160,12 @@ export function run(fut: Slot, cbs: unknown): void {
     if (Array.isArray(cbs)) {
       for (let i = 0; i < cbs.length; i++) {
         invoke(fut, cbs[i] as Entry);
+        if (handFut !== undefined) pushHandoff();
         if (sp !== base) drain(base);
       }
     } else {
       invoke(fut, cbs as Entry);
+      if (handFut !== undefined) pushHandoff();
       if (sp !== base) drain(base);
     }
   } finally {
@@ -157,7 +177,7 @@ export function run(fut: Slot, cbs: unknown): void {
 function drain(base: number): void {
   while (sp > base) {
     const top = sp - 3;
-    const fut = stack[top] as Slot;
+    let fut = stack[top] as Slot;
     const cbs = stack[top + 1];
     let entry: Entry;
     if (Array.isArray(cbs)) {
@@ -170,19 +190,77 @@ function drain(base: number): void {
       pop(top);
     }
     // The frame is gone before its last callback runs: what that callback queues runs next.
-    invoke(fut, entry);
+    // A continueWith child, or a reaction that completes one future, is followed straight
+    // on when that future has a single callback (a chain): no frame pushed and popped.
+    for (;;) {
+      let next: unknown;
+      if (typeof entry === "function") {
+        callSafely(fut, entry);
+        break;
+      }
+      const producer = (entry as Partial<Slot>)._state;
+      if (typeof producer === "function") {
+        next = runChild(fut, entry as Slot, producer);
+        fut = entry as Slot;
+      } else {
+        (entry as Reaction)._run(fut);
+        if (handFut === undefined) break;
+        next = handCbs;
+        fut = handFut;
+        handFut = undefined;
+        handCbs = undefined;
+      }
+      if (next === undefined) break;
+      if (Array.isArray(next)) {
+        pushFrame(fut, next);
+        break;
+      }
+      entry = next as Entry;
+    }
   }
+}
+
+/**
+ * Runs a `continueWith` child's producer with its parent and completes the
+ * child with what it returns or throws — the very value, as torch's `then`
+ * would if it did not wrap it. Returns the child's callbacks, for the caller
+ * to run next.
+ */
+function runChild(parent: Slot, child: Slot, producer: Producer): unknown {
+  let state = FULFILLED;
+  let value: unknown;
+  try {
+    value = (producer as (parent: Slot) => unknown)(parent);
+  } catch (error) {
+    state = REJECTED;
+    value = error;
+  }
+  const cbs = child._value;
+  child._state = state;
+  child._value = value;
+  return cbs;
 }
 
 function invoke(fut: Slot, entry: Entry): void {
   if (typeof entry === "function") {
-    try {
-      (entry as (fut: Slot) => unknown)(fut);
-    } catch (error) {
-      reportCallbackError(error, fut);
-    }
+    callSafely(fut, entry);
+    return;
+  }
+  const producer = (entry as Partial<Slot>)._state;
+  if (typeof producer === "function") {
+    const cbs = runChild(fut, entry as Slot, producer);
+    if (cbs !== undefined) pushFrame(entry as Slot, cbs);
   } else {
-    entry._run(fut);
+    (entry as Reaction)._run(fut);
+  }
+}
+
+/** Calls an `addDoneCallback` callback; what it throws is reported, never propagated. */
+function callSafely(fut: Slot, callback: (fut: never) => unknown): void {
+  try {
+    (callback as (fut: Slot) => unknown)(fut);
+  } catch (error) {
+    reportCallbackError(error, fut);
   }
 }
 

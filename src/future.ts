@@ -15,10 +15,8 @@ import {
   isDone,
   run,
   settle,
-  settleInLoop,
   type Entry,
   type Producer,
-  type Slot,
 } from "./callback-queue.js";
 import {
   DerivedFutureError,
@@ -348,21 +346,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (state === FULFILLED) return `Future { ${inspect(this._value, options)} }`;
     if (state === REJECTED) return `Future { <failed> ${inspect(this._value, options)} }`;
     return "Future { <pending> }";
-  }
-
-  /** @internal A `continueWith` child is its own queue entry: runs its producer, then completes. */
-  _run(parent: Slot): void {
-    // The producer stays in `_state` while it runs, so the child reads as pending and derived.
-    const producer = this._state as (parent: Slot) => unknown;
-    let state = FULFILLED;
-    let value: unknown;
-    try {
-      value = producer(parent);
-    } catch (error) {
-      state = REJECTED;
-      value = error;
-    }
-    settleInLoop(this, state, value);
   }
 
   /** @internal Queues `entry`, or runs it now if the future is done (inline, as in torch). */
