@@ -1,0 +1,110 @@
+/**
+ * `npm run bench [-- workload…]`: torch-futures against native Promise.
+ * Workloads: create-complete-read, fan-out, chain (or chain/1000, chain/100000,
+ * chain/1000000), collect, memory, no-leak. No argument runs them all.
+ *
+ * @module
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus } from "node:os";
+import { fileURLToPath } from "node:url";
+import { chain, DEPTHS } from "./chain.js";
+import { collect } from "./collect.js";
+import { createCompleteRead } from "./create-complete-read.js";
+import { fanOut } from "./fan-out.js";
+import { MIN_REP_MS, REPS, type Result, fmt } from "./harness.js";
+import { memory } from "./memory.js";
+import { noLeak } from "./no-leak.js";
+
+const workloads: Record<string, () => Promise<Result[]>> = {
+  "create-complete-read": createCompleteRead,
+  "fan-out": fanOut,
+  chain: () => chain(),
+  ...Object.fromEntries(DEPTHS.map((d) => [`chain/${d}`, () => chain(d)])),
+  collect,
+  memory,
+  "no-leak": noLeak,
+};
+const all = ["create-complete-read", "fan-out", "chain", "collect", "memory", "no-leak"];
+
+function ratioText(r: Result): string {
+  if (r.ratioKind === "speed-up (native time / ours)") return `${fmt(r.ratio)}× faster`;
+  if (r.ratioKind === "ours / native") return `${fmt(r.ratio * 100)}% of native`;
+  return "—";
+}
+
+function figure(r: Result, x: number): string {
+  return r.ratioKind === "heap change, % of start" ? `${x >= 0 ? "+" : ""}${x.toFixed(2)}%` : fmt(x);
+}
+
+function table(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((row) => (row[c] ?? "").length)));
+  return rows
+    .map((row, i) => {
+      const line = row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ");
+      return i === 0 ? `${line}\n${widths.map((w) => "-".repeat(w)).join("  ")}` : line;
+    })
+    .join("\n");
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const chosen = args.length === 0 ? all : args;
+  for (const name of chosen) {
+    if (!(name in workloads)) {
+      console.error(`Unknown workload "${name}". Choose from: ${Object.keys(workloads).join(", ")}.`);
+      process.exit(2);
+    }
+  }
+  const cpu = cpus()[0]?.model ?? "unknown";
+  console.log(
+    `torch-futures vs native Promise — Node.js ${process.version}, ${availableParallelism()} cores (${cpu}), ` +
+      `${process.platform}/${process.arch}; median of ${REPS} reps of ≥ ${MIN_REP_MS} ms after warm-up`,
+  );
+  const results: Result[] = [];
+  for (const name of chosen) {
+    const started = Date.now();
+    const run = workloads[name] as () => Promise<Result[]>;
+    const got = await run();
+    results.push(...got);
+    for (const r of got) {
+      console.log(`  ${r.workload}: ${figure(r, r.torchFutures)} vs ${figure(r, r.native)} ${r.unit} (${ratioText(r)}) ${r.met ? "met" : "NOT MET"}`);
+    }
+    console.log(`  (${name}: ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  }
+  console.log();
+  console.log(
+    table([
+      ["workload", "unit", "torch-futures", "native Promise", "ratio", "target", "met"],
+      ...results.map((r) => [
+        r.workload,
+        r.unit,
+        figure(r, r.torchFutures),
+        figure(r, r.native),
+        ratioText(r),
+        r.target,
+        r.met ? "yes" : "NO",
+      ]),
+    ]),
+  );
+  const notes = results.flatMap((r) => r.notes.map((note) => `${r.workload}: ${note}`));
+  if (notes.length > 0) console.log(`\n${notes.join("\n")}`);
+  const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}latest.json`;
+  const report = {
+    node: process.version,
+    cores: availableParallelism(),
+    cpu,
+    platform: `${process.platform}/${process.arch}`,
+    date: new Date().toISOString(),
+    command: `node --expose-gc build/bench/run.js${args.length > 0 ? ` ${args.join(" ")}` : ""}`,
+    reps: REPS,
+    minRepMs: MIN_REP_MS,
+    results,
+  };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nResults written to ${file}`);
+}
+
+await main();
