@@ -56,7 +56,9 @@ export interface Slot {
 
 /** Whether a state is a completed one. */
 export function isDone(state: number | Producer): boolean {
-  return state === FULFILLED || state === REJECTED;
+  // `typeof` first: `===` on a slot that may hold a function compiles to a generic
+  // strict-equality call; on a known number it is an integer compare.
+  return typeof state === "number" && state >= FULFILLED;
 }
 
 /** Whether a pending future completes only by the library (`continueWith`, `then`, `collectAll`). */

@@ -104,7 +104,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   done(): boolean {
     const state = this._state;
-    if (state === FULFILLED || state === REJECTED) return true;
+    if (isDone(state)) return true;
     if (state !== PENDING_SHARED) return false;
     // Another thread may have completed it already: take that in now.
     remote().poll(this);
@@ -351,7 +351,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal Queues `entry`, or runs it now if the future is done (inline, as in torch). */
   _register(entry: Entry): void {
     const state = this._state;
-    if (state === FULFILLED || state === REJECTED) {
+    if (isDone(state)) {
       run(this, entry);
     } else {
       enqueue(this, entry);
