@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- workload…]`: torch-futures against native Promise.
  * Workloads: create-complete-read, fan-out, chain (or chain/1000, chain/100000,
- * chain/1000000), collect, memory, no-leak. No argument runs them all.
+ * chain/1000000), collect, memory, no-leak, threads. No argument runs them all.
  *
  * @module
  */
@@ -15,6 +15,7 @@ import { fanOut } from "./fan-out.js";
 import { MIN_REP_MS, REPS, type Result, fmt } from "./harness.js";
 import { memory } from "./memory.js";
 import { noLeak } from "./no-leak.js";
+import { threads } from "./threads.js";
 
 const workloads: Record<string, () => Promise<Result[]>> = {
   "create-complete-read": createCompleteRead,
@@ -24,8 +25,9 @@ const workloads: Record<string, () => Promise<Result[]>> = {
   collect,
   memory,
   "no-leak": noLeak,
+  threads,
 };
-const all = ["create-complete-read", "fan-out", "chain", "collect", "memory", "no-leak"];
+const all = ["create-complete-read", "fan-out", "chain", "collect", "memory", "no-leak", "threads"];
 
 function ratioText(r: Result): string {
   if (r.ratioKind === "speed-up (native time / ours)") return `${fmt(r.ratio)}× faster`;

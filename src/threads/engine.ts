@@ -14,6 +14,11 @@
  * `wait()` blocks for real). The owner is the hub: a value an adopter sets
  * reaches the other adopters through it.
  *
+ * A future can also travel over a `FutureLink` (`link-engine.ts`), which
+ * keeps its state and small values in shared memory instead. Both kinds of
+ * shared future are a {@link SharedRecord} to the hooks below: this file
+ * dispatches the core's calls to them and blocks on either.
+ *
  * Deaths: a thread that goes away closes its ports. The other side learns it
  * from its event loop (the port's `'close'`), or, while blocked in `wait()`
  * and so deaf to its event loop, from its sentinel thread, which holds the
@@ -56,8 +61,48 @@ export interface Platform<P extends Port = Port> {
    * `participantGone(cell, participant, counted)` when the port closes.
    */
   watch(port: P, cell: SharedArrayBuffer, participant: number, counted: SharedArrayBuffer | undefined): void;
+  /**
+   * Gives `port` to this thread's sentinel, which calls
+   * `linkPeerGone(words, layout, side)` on the link's memory when the port closes.
+   */
+  watchLink(port: P, link: SharedArrayBuffer, side: number): void;
+  /**
+   * Serializes `value` as structured clone would; throws if it cannot be
+   * serialized here (shared memory, ports and other platform objects go by
+   * message instead, which decides for good).
+   */
+  serialize(value: unknown): Uint8Array;
+  /** The inverse of `serialize`; `bytes` may be a view of shared memory. */
+  deserialize(bytes: Uint8Array): unknown;
   /** Whether this thread can go away while the others go on (a worker, not the main thread). */
   readonly mortal: boolean;
+}
+
+/** One thread's view of one shared future, whichever way it was shared. */
+export interface SharedRecord {
+  readonly fut: Future;
+  /** Completed on this thread. */
+  readonly done: boolean;
+  /** The word this thread blocks on for it: it changes whenever the future may have. */
+  readonly bell: Int32Array;
+  readonly bellIndex: number;
+  /** Whether a death on the other side already wakes this thread while it blocks. */
+  readonly armed: boolean;
+  /** See `RemoteHooks.complete`. */
+  complete(state: number, value: unknown, transfer: readonly unknown[] | undefined): void;
+  /** Applies, without blocking, whatever has happened to it elsewhere. */
+  poll(): void;
+  /** Someone on this thread waits for it (a callback, an `await`). */
+  watch(): void;
+  /** Makes a death on the other side wake this thread while it blocks (see {@link GRACE_MS}). */
+  arm(): void;
+  /**
+   * Spins (see {@link SPIN_MS}) while `bell` holds `seq`, if an answer may
+   * come within a spin, until `until` at most; whether the bell changed.
+   */
+  spin(seq: number, until: number): boolean;
+  /** Sleeps on `bell` while it holds `seq`, at most `timeoutMs`. */
+  sleep(seq: number, timeoutMs: number): void;
 }
 
 /** What a handle carries, before the platform wraps it. */
@@ -70,8 +115,24 @@ export interface HandleData<P extends Port = Port> {
 
 /** Blocking this long without an answer arms the sentinel's lifelines. */
 export const GRACE_MS = 5;
+/**
+ * A blocking wait may first spin this long on its word before sleeping:
+ * waking a sleeping thread costs tens of microseconds on some machines, more
+ * than a whole answer from a busy peer.
+ */
+export const SPIN_MS = 0.05;
+
+/** Spins while `bell[index]` holds `seq`, until `until` at most; whether it changed. */
+export function spin(bell: Int32Array, index: number, seq: number, until: number): boolean {
+  if (performance.now() >= until) return Atomics.load(bell, index) !== seq;
+  for (let i = 1; ; i++) {
+    if (Atomics.load(bell, index) !== seq) return true;
+    if ((i & 63) === 0 && performance.now() >= until) return false;
+  }
+}
+
 /** How long a loser waits for a claimant that is still posting its value. */
-const CLAIM_WAIT_MS = 2000;
+export const CLAIM_WAIT_MS = 2000;
 /** `waitAll` on futures of different cells blocks on one and re-checks the others this often. */
 const SLICE_MS = 2;
 
@@ -96,8 +157,8 @@ interface Peer {
   readonly held: Port[];
 }
 
-/** One thread's view of one shared future. */
-interface Link {
+/** One thread's view of one future shared with `share()`: the owner is a hub, each adopter a spoke. */
+class Hub implements SharedRecord {
   readonly fut: Future;
   readonly sab: SharedArrayBuffer;
   readonly cell: cells.Cell;
@@ -107,29 +168,84 @@ interface Link {
   readonly peers: Peer[];
   readonly ownerMortal: boolean;
   nextId: number;
-  watched: boolean;
-  armed: boolean;
-  done: boolean;
+  watched = false;
+  armed = false;
+  done = false;
+
+  constructor(fut: Future, sab: SharedArrayBuffer, me: number, peers: Peer[], ownerMortal: boolean, nextId: number) {
+    this.fut = fut;
+    this.sab = sab;
+    this.cell = new Int32Array(sab);
+    this.me = me;
+    this.peers = peers;
+    this.ownerMortal = ownerMortal;
+    this.nextId = nextId;
+  }
+
+  get bell(): Int32Array {
+    return this.cell;
+  }
+
+  get bellIndex(): number {
+    return cells.SEQ;
+  }
+
+  complete(state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
+    complete(this, state, value, transfer);
+  }
+
+  poll(): void {
+    poll(this);
+  }
+
+  watch(): void {
+    watch(this);
+  }
+
+  arm(): void {
+    arm(this);
+  }
+
+  spin(): boolean {
+    // The answer comes through the other thread's event loop, which wakes from sleep: no spin.
+    return false;
+  }
+
+  sleep(seq: number, timeoutMs: number): void {
+    Atomics.wait(this.cell, cells.SEQ, seq, timeoutMs);
+  }
 }
 
 let platform: Platform | undefined;
-const records = new WeakMap<Slot, Link>();
+const records = new WeakMap<Slot, SharedRecord>();
 // Pending shared futures stay reachable while another thread may complete them.
-const live = new Set<Link>();
+const live = new Set<Hub>();
 // Adopting the same handle twice gives the same future.
 const adopted = new WeakMap<object, Future>();
 // Cells this thread is claiming right now (a getter run by the clone may complete again).
 const claiming = new Set<SharedArrayBuffer>();
 
-function host(): Platform {
+/** The installed platform. */
+export function host(): Platform {
   if (platform === undefined) throw new Error("internal: torch-futures/threads has no platform installed");
   return platform;
 }
 
-function recordOf(fut: Slot): Link {
+function recordOf(fut: Slot): SharedRecord {
   const rec = records.get(fut);
   if (rec === undefined) throw new Error("internal: a shared future has no record on this thread");
   return rec;
+}
+
+/** This thread's record of `fut`, if it is shared. */
+export function recordFor(fut: Slot): SharedRecord | undefined {
+  return records.get(fut);
+}
+
+/** Makes `fut` a pending shared future, known here by `rec`. */
+export function register(fut: Future, rec: SharedRecord): void {
+  fut._state = PENDING_SHARED;
+  records.set(fut, rec);
 }
 
 // ---------------------------------------------------------------------------
@@ -139,10 +255,15 @@ function recordOf(fut: Slot): Link {
 export function shareFuture<P extends Port>(fut: Future): HandleData<P> {
   if (!(fut instanceof Future)) throw new TypeError(`share() expects a Future, got ${describeValue(fut)}.`);
   const known = records.get(fut);
-  let rec: Link;
+  let rec: Hub;
   if (fut._state === PENDING) {
     rec = ownerRecord(fut);
-  } else if (fut._state === PENDING_SHARED && known !== undefined && known.me === cells.OWNER) {
+  } else if (fut._state === PENDING_SHARED && known !== undefined && !(known instanceof Hub)) {
+    throw new TypeError(
+      "share() was called on a future that was sent over a FutureLink; such a future belongs to the two " +
+        "threads of that link. share() a future before sending it if more threads must complete it.",
+    );
+  } else if (fut._state === PENDING_SHARED && known instanceof Hub && known.me === cells.OWNER) {
     rec = known;
     if (!isPending(rec)) return shareFuture(fut);
   } else if (fut._state === PENDING_SHARED) {
@@ -179,22 +300,16 @@ export function shareFuture<P extends Port>(fut: Future): HandleData<P> {
   return { cell: rec.sab, id: peer.id, port: theirs as P, ownerMortal: host().mortal };
 }
 
-function ownerRecord(fut: Future): Link {
-  const sab = new SharedArrayBuffer(cells.CELL_BYTES);
-  const rec: Link = {
-    fut,
-    sab,
-    cell: new Int32Array(sab),
-    me: cells.OWNER,
-    peers: [],
-    ownerMortal: host().mortal,
-    nextId: 1,
-    watched: false,
-    armed: false,
-    done: false,
-  };
+function ownerRecord(fut: Future): Hub {
+  const rec = new Hub(fut, new SharedArrayBuffer(cells.CELL_BYTES), cells.OWNER, [], host().mortal, 1);
   makeShared(rec);
   return rec;
+}
+
+/** Whether `fut` is a future this thread shared with `share()` (and so can share again). */
+export function isSharedOwner(fut: Future): boolean {
+  const rec = records.get(fut);
+  return rec instanceof Hub && rec.me === cells.OWNER;
 }
 
 /** See `adopt()` in `node-handle.ts`. */
@@ -202,18 +317,8 @@ export function adoptHandle(data: HandleData): Future {
   const known = adopted.get(data.port);
   if (known !== undefined) return known;
   const fut = new Future();
-  const rec: Link = {
-    fut,
-    sab: data.cell,
-    cell: new Int32Array(data.cell),
-    me: data.id,
-    peers: [{ id: cells.OWNER, port: data.port, counted: undefined, closed: false, armed: false, held: [] }],
-    ownerMortal: data.ownerMortal,
-    nextId: 0,
-    watched: false,
-    armed: false,
-    done: false,
-  };
+  const owner: Peer = { id: cells.OWNER, port: data.port, counted: undefined, closed: false, armed: false, held: [] };
+  const rec = new Hub(fut, data.cell, data.id, [owner], data.ownerMortal, 0);
   adopted.set(data.port, fut);
   makeShared(rec);
   listen(rec, rec.peers[0] as Peer);
@@ -221,22 +326,21 @@ export function adoptHandle(data: HandleData): Future {
   return fut;
 }
 
-function makeShared(rec: Link): void {
+function makeShared(rec: Hub): void {
   const fut = rec.fut;
-  fut._state = PENDING_SHARED;
-  records.set(fut, rec);
+  register(fut, rec);
   live.add(rec);
   if (fut._value !== undefined) watch(rec);
 }
 
 /** Someone waits for the future (a callback, an `await`): keep the event loop alive for it. */
-function watch(rec: Link): void {
+function watch(rec: Hub): void {
   if (rec.watched || rec.done) return;
   rec.watched = true;
   for (const peer of rec.peers) if (!peer.closed) host().setRef(peer.port, true);
 }
 
-function listen(rec: Link, peer: Peer): void {
+function listen(rec: Hub, peer: Peer): void {
   host().listen(
     peer.port,
     (message) => {
@@ -258,14 +362,9 @@ function listen(rec: Link, peer: Peer): void {
 // ---------------------------------------------------------------------------
 // completing
 
-function complete(fut: Slot, state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
-  const rec = recordOf(fut);
+function complete(rec: Hub, state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
   const method = state === FULFILLED ? "setResult" : "setException";
-  if (value instanceof Future) {
-    throw new TypeError(
-      `${method}(): a Future cannot be sent to another thread as a value. share() it and send its handle instead.`,
-    );
-  }
+  refuseFuture(method, value);
   const targets = rec.peers.filter((peer) => !peer.closed);
   const moves = transfer !== undefined && transfer.length > 0 ? (transfer as readonly object[]) : undefined;
   if (moves !== undefined && targets.length > 1) {
@@ -303,8 +402,17 @@ function complete(fut: Slot, state: number, value: unknown, transfer: readonly u
   finish(rec, state, value);
 }
 
+/** A future is not a value: it cannot be cloned into another thread. */
+export function refuseFuture(method: string, value: unknown): void {
+  if (value instanceof Future) {
+    throw new TypeError(
+      `${method}(): a Future cannot be sent to another thread as a value. share() it and send its handle instead.`,
+    );
+  }
+}
+
 /** Wins the cell for this thread, or throws `FutureAlreadyCompletedError`. */
-function claim(rec: Link, method: string): void {
+function claim(rec: Hub, method: string): void {
   const cell = rec.cell;
   const mine = cells.stateOf(rec.me, cells.CLAIMED);
   let deadline = Infinity;
@@ -321,7 +429,8 @@ function claim(rec: Link, method: string): void {
   }
 }
 
-function alreadyCompleted(method: string, state: number): FutureAlreadyCompletedError {
+/** The error for a completion that lost; `state` as in a cell (only its kind is read). */
+export function alreadyCompleted(method: string, state: number): FutureAlreadyCompletedError {
   const kind = cells.kindOf(state);
   const how =
     kind === cells.CLAIMED
@@ -339,11 +448,12 @@ function what(state: number): string {
   return state === FULFILLED ? "result" : "error";
 }
 
-function errorText(error: unknown): string {
+export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function cloneError(method: string, state: number, error: unknown): TypeError {
+/** The error for a value that cannot cross; the future is still pending. */
+export function cloneError(method: string, state: number, error: unknown): TypeError {
   return new TypeError(
     `${method}(): the ${what(state)} cannot be sent to the other thread sharing this future: ${errorText(error)} ` +
       "Only what structured clone accepts crosses threads (not functions, symbols, or objects holding them; " +
@@ -363,7 +473,7 @@ function sendBroken(peer: Peer, reason: string): void {
 // ---------------------------------------------------------------------------
 // learning of completions
 
-function onMessage(rec: Link, from: Peer, message: Message): void {
+function onMessage(rec: Hub, from: Peer, message: Message): void {
   if (message.t === LIFELINE) {
     if (rec.done) message.p.close();
     else from.held.push(message.p);
@@ -378,7 +488,7 @@ function onMessage(rec: Link, from: Peer, message: Message): void {
 }
 
 /** The owner passes an adopter's completion on to the other adopters. */
-function relay(rec: Link, from: Peer | undefined, message: Message): void {
+function relay(rec: Hub, from: Peer | undefined, message: Message): void {
   let sent = false;
   for (const peer of rec.peers) {
     if (peer === from || peer.closed) continue;
@@ -393,7 +503,7 @@ function relay(rec: Link, from: Peer | undefined, message: Message): void {
 }
 
 /** Takes every waiting message; whether that completed the future here. */
-function drain(rec: Link): boolean {
+function drain(rec: Hub): boolean {
   const p = host();
   for (const peer of rec.peers) {
     // Node.js crashes reading a port from inside its own 'close' event; a closed port holds nothing anyway.
@@ -414,25 +524,25 @@ function drain(rec: Link): boolean {
 }
 
 /** A message arrived that cannot be deserialized here: its value is lost to this thread. */
-function unreadable(rec: Link, error: unknown): void {
+function unreadable(rec: Hub, error: unknown): void {
   fail(rec, `another thread completed this future, but its value cannot be received here: ${errorText(error)}`, error);
 }
 
 /** Fails the future with `BrokenFutureError` here and, from the owner, for the adopters. */
-function fail(rec: Link, reason: string, cause?: unknown): void {
+function fail(rec: Hub, reason: string, cause?: unknown): void {
   if (rec.done) return;
   if (rec.me === cells.OWNER) relay(rec, undefined, { t: BROKEN, m: reason });
   finish(rec, REJECTED, new BrokenFutureError(reason, cause === undefined ? undefined : { cause }));
 }
 
 /** Polls; whether the future is still pending on this thread. */
-function isPending(rec: Link): boolean {
+function isPending(rec: Hub): boolean {
   poll(rec);
   return !rec.done;
 }
 
 /** Applies, without blocking, whatever the cell says has happened. */
-function poll(rec: Link): void {
+function poll(rec: Hub): void {
   if (rec.done) return;
   // Read before draining: messages are always posted before the cell changes.
   const ownerGone = Atomics.load(rec.cell, cells.OWNER_GONE) !== 0;
@@ -460,7 +570,7 @@ function poll(rec: Link): void {
 }
 
 /** Completes this thread's future and lets go of the ports. */
-function finish(rec: Link, state: number, value: unknown): void {
+function finish(rec: Hub, state: number, value: unknown): void {
   if (rec.done) return;
   rec.done = true;
   live.delete(rec);
@@ -475,7 +585,7 @@ function finish(rec: Link, state: number, value: unknown): void {
 // blocking
 
 /** Sends lifelines so that this thread's sentinel sees a peer die while this thread blocks. */
-function arm(rec: Link, only?: Peer): void {
+function arm(rec: Hub, only?: Peer): void {
   rec.armed = true;
   if (rec.me !== cells.OWNER && !rec.ownerMortal) return;
   const p = host();
@@ -494,25 +604,30 @@ function arm(rec: Link, only?: Peer): void {
 
 function blockUntilAny(futs: readonly Slot[], deadline: number): void {
   const recs = futs.map(recordOf);
-  const graceEnd = performance.now() + GRACE_MS;
+  const start = performance.now();
+  const graceEnd = start + GRACE_MS;
+  const spinEnd = Math.min(start + SPIN_MS, deadline);
   for (;;) {
     const target = recs.find((rec) => !rec.done);
     if (target === undefined) return;
-    const seq = Atomics.load(target.cell, cells.SEQ);
+    const bell = target.bell;
+    const index = target.bellIndex;
+    const seq = Atomics.load(bell, index);
     for (const rec of recs) {
-      poll(rec);
+      rec.poll();
       if (rec.done) return;
     }
+    if (target.spin(seq, spinEnd)) continue;
     const now = performance.now();
     if (now >= deadline) return;
     let timeout = deadline - now;
     if (now >= graceEnd) {
-      for (const rec of recs) if (!rec.armed) arm(rec);
+      for (const rec of recs) if (!rec.armed) rec.arm();
     } else {
       timeout = Math.min(timeout, graceEnd - now);
     }
     if (recs.length > 1) timeout = Math.min(timeout, SLICE_MS);
-    Atomics.wait(target.cell, cells.SEQ, seq, timeout);
+    target.sleep(seq, timeout);
   }
 }
 
@@ -522,13 +637,15 @@ function blockUntilAny(futs: readonly Slot[], deadline: number): void {
 export function createHooks<P extends Port>(p: Platform<P>): RemoteHooks {
   platform = p;
   return {
-    complete,
+    complete(fut, state, value, transfer) {
+      recordOf(fut).complete(state, value, transfer);
+    },
     poll(fut) {
-      poll(recordOf(fut));
+      recordOf(fut).poll();
     },
     blockUntilAny,
     watch(fut) {
-      watch(recordOf(fut));
+      recordOf(fut).watch();
     },
   };
 }

@@ -6,6 +6,11 @@
  * registered them, exactly one completion wins, and a future whose other
  * threads all die fails with `BrokenFutureError` instead of hanging.
  *
+ * For many futures between the same two threads, a {@link FutureLink} is
+ * the fast path: made and handed over once, it carries futures and their
+ * completions through shared memory alone (a round trip of a few
+ * microseconds, against tens for messages).
+ *
  * Importing this module installs the cross-thread layer into the core.
  * Futures that are never shared do not pay for it.
  *
@@ -35,5 +40,7 @@ import { createHooks } from "./engine.js";
 import { nodePlatform } from "./node-platform.js";
 
 export { adopt, isFutureHandle, share, type FutureHandle } from "./node-handle.js";
+export { FutureLink, isLinkHandle, openLink, type LinkHandle, type LinkOptions } from "./node-link.js";
+export { LinkClosedError } from "./link-engine.js";
 
 installRemote(createHooks(nodePlatform));

@@ -1,10 +1,12 @@
 /**
  * The engine's platform on Node.js: `worker_threads` ports, read
- * synchronously with `receiveMessageOnPort`, and a sentinel worker.
+ * synchronously with `receiveMessageOnPort`, a sentinel worker, and V8's
+ * serializer (the one `postMessage` uses) for values kept in shared memory.
  *
  * @internal
  * @module
  */
+import { Deserializer, Serializer } from "node:v8";
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import type { Platform } from "./engine.js";
 import type { Watch } from "./node-sentinel.js";
@@ -45,8 +47,25 @@ export const nodePlatform: Platform<MessagePort> = {
     else port.unref();
   },
   watch(port, cell, participant, counted) {
-    const watch: Watch = { port, cell, participant, counted };
+    const watch: Watch = { kind: "cell", port, cell, participant, counted };
     sentinelWorker().postMessage(watch, [port]);
+  },
+  watchLink(port, link, side) {
+    const watch: Watch = { kind: "link", port, link, side };
+    sentinelWorker().postMessage(watch, [port]);
+  },
+  serialize(value) {
+    // A plain Serializer, not v8.serialize's: typed arrays keep their buffer and offset, as with
+    // postMessage, and shared memory or ports throw, so that they go by message.
+    const serializer = new Serializer();
+    serializer.writeHeader();
+    serializer.writeValue(value);
+    return serializer.releaseBuffer();
+  },
+  deserialize(bytes) {
+    const deserializer = new Deserializer(bytes);
+    deserializer.readHeader();
+    return deserializer.readValue() as unknown;
   },
   mortal: !isMainThread,
 };

@@ -4,28 +4,43 @@
  * thread blocked in `wait()` cannot run its event loop, so it cannot see a
  * port close when the thread at the other end dies; its sentinel can. It
  * holds one end of each lifeline and, when one closes, marks the future's
- * cell and wakes the blocked thread.
+ * cell (or the link's memory) and wakes the blocked thread.
  *
  * @internal
  * @module
  */
 import { parentPort, type MessagePort } from "node:worker_threads";
-import { participantGone } from "./shared-cell.js";
+import { LinkLayout, linkPeerGone, participantGone } from "./shared-cell.js";
 
-/** What the sentinel is asked to watch (see `Platform.watch`). */
-export interface Watch {
-  readonly port: MessagePort;
-  readonly cell: SharedArrayBuffer;
-  readonly participant: number;
-  readonly counted: SharedArrayBuffer | undefined;
+/** What the sentinel is asked to watch (see `Platform.watch` and `Platform.watchLink`). */
+export type Watch =
+  | {
+      readonly kind: "cell";
+      readonly port: MessagePort;
+      readonly cell: SharedArrayBuffer;
+      readonly participant: number;
+      readonly counted: SharedArrayBuffer | undefined;
+    }
+  | { readonly kind: "link"; readonly port: MessagePort; readonly link: SharedArrayBuffer; readonly side: number };
+
+function gone(watch: Watch): () => void {
+  if (watch.kind === "cell") {
+    const cell = new Int32Array(watch.cell);
+    const counted = watch.counted === undefined ? undefined : new Int32Array(watch.counted);
+    return () => {
+      participantGone(cell, watch.participant, counted);
+    };
+  }
+  const layout = LinkLayout.of(watch.link);
+  const words = new Int32Array(watch.link);
+  return () => {
+    if (layout !== undefined) linkPeerGone(words, layout, watch.side);
+  };
 }
 
 parentPort?.on("message", (watch: Watch) => {
-  const cell = new Int32Array(watch.cell);
-  const counted = watch.counted === undefined ? undefined : new Int32Array(watch.counted);
+  const onClose = gone(watch);
   // A port delivers its closing only once started.
   watch.port.on("message", () => undefined);
-  watch.port.once("close", () => {
-    participantGone(cell, watch.participant, counted);
-  });
+  watch.port.once("close", onClose);
 });

@@ -89,3 +89,146 @@ export function breakIfOrphaned(cell: Cell, participant: number): void {
     breakIf(cell, participant, (s) => s === PENDING);
   }
 }
+
+// ---------------------------------------------------------------------------
+// Links (see `link-engine.ts`): one SharedArrayBuffer joins two threads, side
+// 0 (the thread that made the link) and side 1 (the thread that opened it).
+// Int32 words first, then the slots; all counters wrap at 2^32, so capacities
+// are powers of two.
+
+/** Words of the header, then `SIDE_WORDS` per side. */
+export const L_MAGIC = 0;
+export const L_CAPACITY = 1;
+export const L_INLINE = 2;
+const SIDES_AT = 4;
+const SIDE_WORDS = 12;
+const HEADER_WORDS = SIDES_AT + 2 * SIDE_WORDS;
+/** Tells a link's memory from any other SharedArrayBuffer (and its layout version). */
+export const LINK_MAGIC = 0x7466_6c01;
+
+/** Per side: bumped whenever something concerns that side; the address it blocks on. */
+export const BELL = 0;
+/** Per side: 1 once that side's thread is known to be gone. */
+export const GONE = 1;
+/** Per side: 1 once that side has closed the link (it sends and receives no more). */
+export const CLOSED = 2;
+/** Per side: 0 for a thread that cannot go away alone (the main thread). */
+export const MORTAL = 3;
+/** Per side: futures that side handed over through its ring (its ring's tail). */
+export const SENT = 4;
+/** Per side: of those, how many the other side took (its ring's head). */
+export const TAKEN = 5;
+/** Per side: slots the other side completed, for this side to look at (tail, head, overflowed). */
+export const DONE_TAIL = 6;
+export const DONE_HEAD = 7;
+export const DONE_LOST = 8;
+/** Per side: messages the other side posted to this side on the link's port. */
+export const POSTED = 9;
+/**
+ * Per side: 1 while that side sleeps in `Atomics.wait` on its bell. The other
+ * side does not spin for an answer from a sleeping thread: waking it takes
+ * longer than a spin, and the kernel may want the spinning core for it.
+ */
+export const ASLEEP = 10;
+
+/** Words of a slot (a future handed over through shared memory); its inline value follows. */
+export const S_STATE = 0;
+export const S_REF = 1;
+export const S_GEN = 2;
+export const S_SEQ = 3;
+export const S_TAG = 4;
+export const S_LEN = 5;
+const SLOT_HEADER_BYTES = 32;
+
+/** `S_STATE`: `(side << 4) | VIA_PORT? | kind`, kinds as for a cell (no BROKEN: a death is read from GONE). */
+export const VIA_PORT = 8;
+/** `S_REF` bits: who still needs the slot. It is free again at 0. */
+export const REF_OWNER = 1;
+export const REF_ADOPTER = 2;
+
+/** Where everything of a link lives, for `capacity` slots per side of `inline` bytes each. */
+export class LinkLayout {
+  readonly capacity: number;
+  readonly inline: number;
+  readonly bytes: number;
+  private readonly rings: number;
+  private readonly doneRings: number;
+  private readonly slots: number;
+  readonly stride: number;
+
+  constructor(capacity: number, inline: number) {
+    this.capacity = capacity;
+    this.inline = inline;
+    this.rings = HEADER_WORDS;
+    this.doneRings = this.rings + 2 * capacity;
+    const words = this.doneRings + 2 * this.doneCapacity;
+    this.slots = (words * 4 + 7) & ~7;
+    this.stride = SLOT_HEADER_BYTES + inline;
+    this.bytes = this.slots + 2 * capacity * this.stride;
+  }
+
+  /** Entries of a done ring: every slot of both sides fits. */
+  get doneCapacity(): number {
+    return 2 * this.capacity;
+  }
+
+  /** The Int32 index of `field` of `side`. */
+  word(side: number, field: number): number {
+    return SIDES_AT + side * SIDE_WORDS + field;
+  }
+
+  /** The Int32 index of the first entry of the ring through which `side` hands futures over. */
+  ring(side: number): number {
+    return this.rings + side * this.capacity;
+  }
+
+  /** The Int32 index of the first entry of the ring that tells `side` which slots the other side completed. */
+  doneRing(side: number): number {
+    return this.doneRings + side * this.doneCapacity;
+  }
+
+  /** The Int32 index of `slot`'s first word; slots [0, capacity) belong to side 0. */
+  slotWord(slot: number): number {
+    return (this.slots + slot * this.stride) >> 2;
+  }
+
+  /** The byte offset of `slot`'s inline value (8-aligned). */
+  slotData(slot: number): number {
+    return this.slots + slot * this.stride + SLOT_HEADER_BYTES;
+  }
+
+  /** Writes the header of a new link. */
+  init(words: Int32Array, creatorMortal: boolean): void {
+    words[L_MAGIC] = LINK_MAGIC;
+    words[L_CAPACITY] = this.capacity;
+    words[L_INLINE] = this.inline;
+    words[this.word(0, MORTAL)] = creatorMortal ? 1 : 0;
+    // Until the other side opens the link, assume it can go away alone.
+    words[this.word(1, MORTAL)] = 1;
+  }
+
+  /** The layout of an existing link's memory, or undefined if it is not one. */
+  static of(sab: SharedArrayBuffer): LinkLayout | undefined {
+    if (sab.byteLength < HEADER_WORDS * 4) return undefined;
+    const words = new Int32Array(sab, 0, HEADER_WORDS);
+    if (Atomics.load(words, L_MAGIC) !== LINK_MAGIC) return undefined;
+    const layout = new LinkLayout(words[L_CAPACITY] ?? 0, words[L_INLINE] ?? 0);
+    return layout.bytes === sab.byteLength ? layout : undefined;
+  }
+}
+
+/** Rings `side`'s bell: wakes it if it blocks, tells its event loop if it listens. */
+export function ring(words: Int32Array, layout: LinkLayout, side: number): void {
+  const bell = layout.word(side, BELL);
+  Atomics.add(words, bell, 1);
+  Atomics.notify(words, bell);
+}
+
+/**
+ * The other side of a link has gone away: `watcher` (the side that saw it,
+ * from its event loop or its sentinel) records it and wakes itself.
+ */
+export function linkPeerGone(words: Int32Array, layout: LinkLayout, watcher: number): void {
+  Atomics.store(words, layout.word(1 - watcher, GONE), 1);
+  ring(words, layout, watcher);
+}
