@@ -1,24 +1,25 @@
-// Starts test workers (worker.ts) and waits for their reports, each wait bounded.
+// Starts test workers and waits for their reports, each wait bounded.
 import { Worker, type ResourceLimits, type Transferable } from "node:worker_threads";
 import type { Report, Task } from "./protocol.js";
 
-export class Agent {
+/** A test worker running `script` on `task`, whose reports (`{ event, … }`) are collected. */
+export class ReportingWorker<T, R extends { event: string }> {
   readonly worker: Worker;
   /** The worker's exit code, once it has exited. */
   readonly exited: Promise<number>;
   /** Errors the worker threw (uncaught), or failed to start with. */
   readonly errors: Error[] = [];
-  private readonly reports: Report[] = [];
+  private readonly reports: R[] = [];
   private readonly waiting: (() => void)[] = [];
 
-  constructor(task: Task, transferList: Transferable[] = [], resourceLimits?: ResourceLimits) {
-    this.worker = new Worker(new URL("./worker.js", import.meta.url), {
+  constructor(script: URL, task: T, transferList: Transferable[] = [], resourceLimits?: ResourceLimits) {
+    this.worker = new Worker(script, {
       workerData: task,
       transferList,
       ...(resourceLimits === undefined ? {} : { resourceLimits }),
     });
     this.worker.on("error", (error) => this.errors.push(error));
-    this.worker.on("message", (report: Report) => {
+    this.worker.on("message", (report: R) => {
       this.reports.push(report);
       for (const wake of this.waiting.splice(0)) wake();
     });
@@ -26,11 +27,11 @@ export class Agent {
   }
 
   /** The next report of kind `event` (earlier ones of other kinds are kept). */
-  async next<E extends Report["event"]>(event: E, timeoutMs = 10_000): Promise<Extract<Report, { event: E }>> {
+  async next<E extends R["event"]>(event: E, timeoutMs = 10_000): Promise<Extract<R, { event: E }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const index = this.reports.findIndex((r) => r.event === event);
-      if (index >= 0) return this.reports.splice(index, 1)[0] as Extract<Report, { event: E }>;
+      if (index >= 0) return this.reports.splice(index, 1)[0] as Extract<R, { event: E }>;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no "${event}" report from the worker within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
@@ -50,6 +51,30 @@ export class Agent {
 
   async stop(): Promise<void> {
     await this.worker.terminate();
+  }
+
+  /** Waits (bounded) for the worker to exit; terminates it if it does not. */
+  async done(timeoutMs = 10_000): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<number>((resolve) => {
+      timer = setTimeout(() => {
+        void this.worker.terminate().then(() => {
+          resolve(-1);
+        });
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** A worker running worker.ts: one Task with a shared future. */
+export class Agent extends ReportingWorker<Task, Report> {
+  constructor(task: Task, transferList: Transferable[] = [], resourceLimits?: ResourceLimits) {
+    super(new URL("./worker.js", import.meta.url), task, transferList, resourceLimits);
   }
 }
 

@@ -1,6 +1,7 @@
 // What the link tests ask of their workers (link-worker.ts), what the workers report back,
 // and the agent that starts one and waits for its reports, each wait bounded.
-import { Worker, type ResourceLimits, type Transferable } from "node:worker_threads";
+import type { ResourceLimits, Transferable } from "node:worker_threads";
+import { ReportingWorker } from "./harness.js";
 import type { LinkHandle } from "../../src/threads/index.js";
 import type { Death, ErrorKind } from "./protocol.js";
 
@@ -48,65 +49,10 @@ export type LinkReport =
   | { event: "raced"; outcomes: string[]; finals: string[] }
   | { event: "ended"; name: string; message: string; received: number };
 
-export class LinkAgent {
-  readonly worker: Worker;
-  readonly exited: Promise<number>;
-  readonly errors: Error[] = [];
-  private readonly reports: LinkReport[] = [];
-  private readonly waiting: (() => void)[] = [];
-
+/** A worker running link-worker.ts: one LinkTask over a FutureLink. */
+export class LinkAgent extends ReportingWorker<LinkTask, LinkReport> {
   constructor(task: LinkTask, transferList: Transferable[] = [], resourceLimits?: ResourceLimits) {
-    this.worker = new Worker(new URL("./link-worker.js", import.meta.url), {
-      workerData: task,
-      transferList,
-      ...(resourceLimits === undefined ? {} : { resourceLimits }),
-    });
-    this.worker.on("error", (error) => this.errors.push(error));
-    this.worker.on("message", (report: LinkReport) => {
-      this.reports.push(report);
-      for (const wake of this.waiting.splice(0)) wake();
-    });
-    this.exited = new Promise((resolve) => this.worker.once("exit", resolve));
-  }
-
-  /** The next report of kind `event` (earlier ones of other kinds are kept). */
-  async next<E extends LinkReport["event"]>(event: E, timeoutMs = 10_000): Promise<Extract<LinkReport, { event: E }>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const index = this.reports.findIndex((r) => r.event === event);
-      if (index >= 0) return this.reports.splice(index, 1)[0] as Extract<LinkReport, { event: E }>;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no "${event}" report from the worker within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiting.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** Sends the worker its "go". */
-  go(): void {
-    this.worker.postMessage("go");
-  }
-
-  /** Waits (bounded) for the worker to exit; terminates it if it does not. */
-  async done(timeoutMs = 10_000): Promise<number> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<number>((resolve) => {
-      timer = setTimeout(() => {
-        void this.worker.terminate().then(() => {
-          resolve(-1);
-        });
-      }, timeoutMs);
-    });
-    try {
-      return await Promise.race([this.exited, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    super(new URL("./link-worker.js", import.meta.url), task, transferList, resourceLimits);
   }
 }
 

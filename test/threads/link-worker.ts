@@ -4,47 +4,12 @@ import { parentPort, threadId, workerData, type Transferable } from "node:worker
 import { BrokenFutureError, Future } from "../../src/index.js";
 import { FutureLink, openLink, type LinkHandle } from "../../src/threads/index.js";
 import { arrive, race, type Action, type LinkReport, type LinkTask, type Make, type Serve } from "./link-agent.js";
-import type { Death, ErrorKind } from "./protocol.js";
+import { die, go, makeError, sleep } from "./worker-kit.js";
 
 const task = workerData as LinkTask;
 
 function report(message: LinkReport, transfer: readonly Transferable[] = []): void {
   parentPort?.postMessage(message, transfer);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const go = (): Promise<void> =>
-  new Promise((resolve) => {
-    parentPort?.once("message", () => {
-      resolve();
-    });
-  });
-
-function makeError(kind: ErrorKind): unknown {
-  switch (kind) {
-    case "range-with-cause":
-      return new RangeError("out of range", { cause: new TypeError("the cause", { cause: "root" }) });
-    case "custom": {
-      class HttpError extends TypeError {
-        status = 404;
-        constructor(message: string) {
-          super(message);
-          this.name = "HttpError";
-        }
-      }
-      const error = new HttpError("not found");
-      Object.assign(error, { url: "/x", socket: () => 1 });
-      return error;
-    }
-    case "aggregate":
-      return new AggregateError([new Error("one"), new SyntaxError("two")], "both failed");
-    case "type":
-      return new TypeError("plain type error");
-    case "string":
-      return "a string reason";
-    case "object":
-      return { code: 7, detail: [1, 2] };
-  }
 }
 
 function make(what: Make): unknown {
@@ -64,26 +29,6 @@ function make(what: Make): unknown {
     case "transfer":
     case "shared":
       throw new Error("made by the action itself");
-  }
-}
-
-function die(how: Death): void {
-  switch (how) {
-    case "return":
-      parentPort?.close();
-      return;
-    case "process.exit":
-      process.exit(3);
-      break;
-    case "throw":
-      throw new Error("worker dies of an uncaught error");
-    case "hang":
-      setInterval(() => undefined, 1000);
-      return;
-    case "oom": {
-      const hoard: number[][] = [];
-      for (;;) hoard.push(new Array<number>(100_000).fill(hoard.length));
-    }
   }
 }
 

@@ -3,7 +3,8 @@
 import { parentPort, threadId, workerData, type Transferable } from "node:worker_threads";
 import { BrokenFutureError, Future } from "../../src/index.js";
 import { adopt, share, type FutureHandle } from "../../src/threads/index.js";
-import type { Death, ErrorKind, Report, Task } from "./protocol.js";
+import type { Report, Task } from "./protocol.js";
+import { die, go, makeError, sleep } from "./worker-kit.js";
 
 const task = workerData as Task;
 
@@ -14,61 +15,6 @@ function report(message: Report, transfer: readonly Transferable[] = []): void {
 function reportError(error: unknown): void {
   const e = error as Error;
   report({ event: "error", name: e.name, message: e.message, isBroken: error instanceof BrokenFutureError });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const go = (): Promise<void> =>
-  new Promise((resolve) => {
-    parentPort?.once("message", () => {
-      resolve();
-    });
-  });
-
-function makeError(kind: ErrorKind): unknown {
-  switch (kind) {
-    case "range-with-cause":
-      return new RangeError("out of range", { cause: new TypeError("the cause", { cause: "root" }) });
-    case "custom": {
-      class HttpError extends TypeError {
-        status = 404;
-        constructor(message: string) {
-          super(message);
-          this.name = "HttpError";
-        }
-      }
-      const error = new HttpError("not found");
-      Object.assign(error, { url: "/x", socket: () => 1 });
-      return error;
-    }
-    case "aggregate":
-      return new AggregateError([new Error("one"), new SyntaxError("two")], "both failed");
-    case "type":
-      return new TypeError("plain type error");
-    case "string":
-      return "a string reason";
-    case "object":
-      return { code: 7, detail: [1, 2] };
-  }
-}
-
-function die(how: Death): void {
-  switch (how) {
-    case "return":
-      parentPort?.close();
-      return;
-    case "process.exit":
-      process.exit(3);
-      break;
-    case "throw":
-      throw new Error("worker dies of an uncaught error");
-    case "hang":
-      setInterval(() => undefined, 1000);
-      return;
-    case "oom": {
-      const hoard: number[][] = [];
-      for (;;) hoard.push(new Array<number>(100_000).fill(hoard.length));
-    }
-  }
 }
 
 async function observe(fut: Future, how: string): Promise<void> {
