@@ -3,40 +3,16 @@
 // seen, its timeout) — nothing hangs.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { BrokenFutureError, Future, FutureAlreadyCompletedError, FutureTimeoutError } from "../src/index.js";
+import { Future, FutureAlreadyCompletedError, FutureTimeoutError } from "../src/index.js";
 import { adopt, share } from "../src/threads/index.js";
-import { Agent, sleep, timed } from "./threads/harness.js";
+import { Agent, BOUND_MS, assertBroken, rejection, sleep, timed } from "./threads/harness.js";
 import type { Death } from "./threads/protocol.js";
 
 const T = { timeout: 60_000 };
 /** How long a blocked wait() may take to see a death. */
-const BOUND_MS = 10_000;
 const OOM = { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 };
 const deaths: Death[] = ["return", "process.exit", "throw", "hang", "oom"];
 const describeDeath = (how: Death): string => (how === "hang" ? "terminate()" : how === "return" ? "exits normally" : how);
-
-/** Ends with the error `promise` rejects with, or fails after `ms`. */
-async function rejection(promise: PromiseLike<unknown>, ms = BOUND_MS): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`still pending after ${ms} ms`));
-    }, ms);
-  });
-  try {
-    await Promise.race([promise, timeout]);
-  } catch (error) {
-    return error;
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new Error("resolved instead of failing");
-}
-
-function assertBroken(error: unknown, pattern: RegExp): void {
-  assert.ok(error instanceof BrokenFutureError, `expected BrokenFutureError, got ${String(error)}`);
-  assert.match(error.message, pattern);
-}
 
 const adopterGone = /every thread this future was handed to has gone away/;
 const ownerGone = /the thread that created this future has gone away/;

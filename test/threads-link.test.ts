@@ -27,13 +27,12 @@ import {
   type LinkHandle,
 } from "../src/threads/index.js";
 import { LinkAgent, arrive, race, type Action } from "./threads/link-agent.js";
-import { timed } from "./threads/harness.js";
+import { BOUND_MS, assertBroken, rejection, timed } from "./threads/harness.js";
 import type { Death } from "./threads/protocol.js";
 
 const T = { timeout: 30_000 };
 const LONG = { timeout: 90_000 };
 /** How long a blocked wait() or receive() may take to see a death. */
-const BOUND_MS = 10_000;
 const OOM = { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 };
 
 /** A link and a worker serving it with `actions` (then i * i for every further future). */
@@ -58,29 +57,6 @@ function sent<T>(link: FutureLink<T, unknown>): Future<T> {
 function pair<Out = unknown, In = Out>(options?: { capacity?: number; inlineBytes?: number }): [FutureLink<Out, In>, FutureLink<In, Out>] {
   const link = new FutureLink<Out, In>(options);
   return [link, openLink(link.handle)];
-}
-
-/** The error `promise` rejects with, or a failure after `ms`. */
-async function rejection(promise: PromiseLike<unknown>, ms = BOUND_MS): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`still pending after ${ms} ms`));
-    }, ms);
-  });
-  try {
-    await Promise.race([promise, timeout]);
-  } catch (error) {
-    return error;
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new Error("resolved instead of failing");
-}
-
-function assertBroken(error: unknown, pattern: RegExp): void {
-  assert.ok(error instanceof BrokenFutureError, `expected BrokenFutureError, got ${String(error)}`);
-  assert.match(error.message, pattern);
 }
 
 describe("links: handing futures over", () => {

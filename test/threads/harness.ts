@@ -1,6 +1,11 @@
 // Starts test workers and waits for their reports, each wait bounded.
 import { Worker, type ResourceLimits, type Transferable } from "node:worker_threads";
+import assert from "node:assert/strict";
+import { BrokenFutureError } from "../../src/index.js";
 import type { Report, Task } from "./protocol.js";
+
+/** How long a death may take to be noticed before a test fails. */
+export const BOUND_MS = 10_000;
 
 /** A test worker running `script` on `task`, whose reports (`{ event, … }`) are collected. */
 export class ReportingWorker<T, R extends { event: string }> {
@@ -90,3 +95,26 @@ export function timed<T>(fn: () => T): { ms: number; value?: T; error?: unknown 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Ends with the error `promise` rejects with, or fails after `ms`. */
+export async function rejection(promise: PromiseLike<unknown>, ms = BOUND_MS): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`still pending after ${ms} ms`));
+    }, ms);
+  });
+  try {
+    await Promise.race([promise, timeout]);
+  } catch (error) {
+    return error;
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new Error("resolved instead of failing");
+}
+
+export function assertBroken(error: unknown, pattern: RegExp): void {
+  assert.ok(error instanceof BrokenFutureError, `expected BrokenFutureError, got ${String(error)}`);
+  assert.match(error.message, pattern);
+}
