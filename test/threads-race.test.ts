@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
 import { Future } from "../src/index.js";
 import { share } from "../src/threads/index.js";
-import { arrive, race, type Race, type RaceReport } from "./threads/racer.js";
+import type { Race, RaceReport } from "./threads/racer.js";
+import { arrive, race } from "./threads/worker-kit.js";
 
 const ROUNDS = 200;
 const RACERS = 4;

@@ -118,3 +118,14 @@ export function assertBroken(error: unknown, pattern: RegExp): void {
   assert.ok(error instanceof BrokenFutureError, `expected BrokenFutureError, got ${String(error)}`);
   assert.match(error.message, pattern);
 }
+
+/** The three refusals a worker reports after trying to complete a future with values that cannot be cloned. */
+export function assertRefusedUncloneable(errors: { name: string; message: string }[]): void {
+  assert.equal(errors.length, 3);
+  for (const error of errors) {
+    assert.equal(error.name, "TypeError");
+    assert.match(error.message, /^setResult\(\): the result cannot be sent to the other thread sharing this future: /);
+    assert.match(error.message, /could not be cloned/);
+    assert.match(error.message, /still pending/);
+  }
+}

@@ -55,24 +55,3 @@ export class LinkAgent extends ReportingWorker<LinkTask, LinkReport> {
     super(new URL("./link-worker.js", import.meta.url), task, transferList, resourceLimits);
   }
 }
-
-/** Waits until every party has arrived (words: arrived, parties). Like racer.ts's, which a worker cannot import. */
-export function arrive(barrier: Int32Array): void {
-  const arrived = Atomics.add(barrier, 0, 1) + 1;
-  const parties = Atomics.load(barrier, 1);
-  if (arrived === parties) {
-    Atomics.notify(barrier, 0);
-    return;
-  }
-  for (let seen = arrived; seen < parties; seen = Atomics.load(barrier, 0)) Atomics.wait(barrier, 0, seen, 1000);
-}
-
-/** Runs `complete`, returning "won" or the name of the error it threw. */
-export function race(complete: () => void): string {
-  try {
-    complete();
-    return "won";
-  } catch (error) {
-    return (error as Error).name;
-  }
-}

@@ -3,8 +3,8 @@
 import { parentPort, threadId, workerData, type Transferable } from "node:worker_threads";
 import { BrokenFutureError, Future } from "../../src/index.js";
 import { FutureLink, openLink, type LinkHandle } from "../../src/threads/index.js";
-import { arrive, race, type Action, type LinkReport, type LinkTask, type Make, type Serve } from "./link-agent.js";
-import { die, go, makeError, sleep } from "./worker-kit.js";
+import type { Action, LinkReport, LinkTask, Make, Serve } from "./link-agent.js";
+import { arrive, die, go, makeError, race, sleep, tryUncloneable } from "./worker-kit.js";
 
 const task = workerData as LinkTask;
 
@@ -73,16 +73,7 @@ async function act(fut: Future, index: number, action: Action | undefined): Prom
       fut.setException(makeError(action.error));
       break;
     case "uncloneable": {
-      const errors: { name: string; message: string }[] = [];
-      for (const bad of [() => 1, Symbol("s"), { nested: { f: () => 2 } }]) {
-        try {
-          fut.setResult(bad);
-          errors.push({ name: "none", message: "accepted" });
-        } catch (error) {
-          errors.push({ name: (error as Error).name, message: (error as Error).message });
-        }
-      }
-      report({ event: "refused", errors });
+      report({ event: "refused", errors: tryUncloneable(fut) });
       await go();
       fut.setResult(7);
       break;

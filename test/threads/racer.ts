@@ -4,6 +4,7 @@
 // The test runner also loads it as a test file, on the main thread: then it does nothing.
 import { parentPort } from "node:worker_threads";
 import { adopt, type FutureHandle } from "../../src/threads/index.js";
+import { arrive, race } from "./worker-kit.js";
 
 export interface Race {
   readonly round: number;
@@ -18,27 +19,6 @@ export interface RaceReport {
   readonly racer: string;
   readonly outcome: string;
   readonly final: string;
-}
-
-/** Waits until every party has arrived. */
-export function arrive(barrier: Int32Array): void {
-  const arrived = Atomics.add(barrier, 0, 1) + 1;
-  const parties = Atomics.load(barrier, 1);
-  if (arrived === parties) {
-    Atomics.notify(barrier, 0);
-    return;
-  }
-  for (let seen = arrived; seen < parties; seen = Atomics.load(barrier, 0)) Atomics.wait(barrier, 0, seen, 1000);
-}
-
-/** Completes `fut` with `racer`, returning "won" or the name of the error it threw. */
-export function race(complete: () => void): string {
-  try {
-    complete();
-    return "won";
-  } catch (error) {
-    return (error as Error).name;
-  }
 }
 
 parentPort?.on("message", (task: Race) => {

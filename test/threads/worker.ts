@@ -4,7 +4,7 @@ import { parentPort, threadId, workerData, type Transferable } from "node:worker
 import { BrokenFutureError, Future } from "../../src/index.js";
 import { adopt, share, type FutureHandle } from "../../src/threads/index.js";
 import type { Report, Task } from "./protocol.js";
-import { die, go, makeError, sleep } from "./worker-kit.js";
+import { die, go, makeError, sleep, tryUncloneable } from "./worker-kit.js";
 
 const task = workerData as Task;
 
@@ -47,16 +47,7 @@ async function main(): Promise<void> {
     }
     case "uncloneable": {
       const fut = adopt(task.handle);
-      const errors: { name: string; message: string }[] = [];
-      for (const bad of [() => 1, Symbol("s"), { nested: { f: () => 2 } }]) {
-        try {
-          fut.setResult(bad);
-          errors.push({ name: "none", message: "accepted" });
-        } catch (error) {
-          errors.push({ name: (error as Error).name, message: (error as Error).message });
-        }
-      }
-      report({ event: "refused", errors });
+      report({ event: "refused", errors: tryUncloneable(fut) });
       await go();
       fut.setResult(7);
       report({ event: "done" });
