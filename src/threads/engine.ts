@@ -30,7 +30,7 @@
  * @module
  */
 import { FULFILLED, PENDING, PENDING_SHARED, REJECTED, isDerived, settle, type Slot } from "../callback-queue.js";
-import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError } from "../errors.js";
+import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError, FutureNotCompletedError } from "../errors.js";
 import { Future } from "../future.js";
 import type { RemoteHooks } from "../remote.js";
 import * as cells from "./shared-cell.js";
@@ -47,8 +47,12 @@ export interface Port {
 export interface Platform<P extends Port = Port> {
   /** A new entangled pair of ports. */
   channel(): [P, P];
-  /** Takes the next message waiting on `port`, without blocking; throws if it cannot be received. */
-  receive(port: P): { message: unknown } | undefined;
+  /**
+   * Takes the next message waiting on `port`, without blocking; throws if it
+   * cannot be received. {@link LATER}: the next message exists but only the
+   * event loop can deliver it (browsers, for what bytes cannot carry).
+   */
+  receive(port: P): { message: unknown } | undefined | typeof LATER;
   /**
    * Delivers `port`'s messages, the errors of messages that cannot be
    * received, and its closing, from the event loop; the port starts unref'd.
@@ -58,7 +62,9 @@ export interface Platform<P extends Port = Port> {
   setRef(port: P, ref: boolean): void;
   /**
    * Gives `port` to this thread's sentinel, which calls
-   * `participantGone(cell, participant, counted)` when the port closes.
+   * `participantGone(cell, participant, counted)` when the port closes — a
+   * lifeline, or, without {@link Platform.lifelines}, a peer's own port, whose
+   * thread the sentinel watches.
    */
   watch(port: P, cell: SharedArrayBuffer, participant: number, counted: SharedArrayBuffer | undefined): void;
   /**
@@ -76,7 +82,14 @@ export interface Platform<P extends Port = Port> {
   deserialize(bytes: Uint8Array): unknown;
   /** Whether this thread can go away while the others go on (a worker, not the main thread). */
   readonly mortal: boolean;
+  /** Whether this thread may block in `Atomics.wait` (a browser window's main thread may not). */
+  readonly canBlock: boolean;
+  /** Whether {@link Platform.watch} takes lifeline ports (Node.js) rather than the peers' ports (browsers). */
+  readonly lifelines: boolean;
 }
+
+/** See {@link Platform.receive}. */
+export const LATER = "later";
 
 /** One thread's view of one shared future, whichever way it was shared. */
 export interface SharedRecord {
@@ -88,6 +101,8 @@ export interface SharedRecord {
   readonly bellIndex: number;
   /** Whether a death on the other side already wakes this thread while it blocks. */
   readonly armed: boolean;
+  /** Whether its value waits where only the event loop can take it (see {@link LATER}). */
+  readonly later: boolean;
   /** See `RemoteHooks.complete`. */
   complete(state: number, value: unknown, transfer: readonly unknown[] | undefined): void;
   /** Applies, without blocking, whatever has happened to it elsewhere. */
@@ -171,6 +186,8 @@ class Hub implements SharedRecord {
   watched = false;
   armed = false;
   done = false;
+  /** The value waits on a port that only the event loop can read (see {@link LATER}). */
+  later = false;
 
   constructor(fut: Future, sab: SharedArrayBuffer, me: number, peers: Peer[], ownerMortal: boolean, nextId: number) {
     this.fut = fut;
@@ -425,7 +442,10 @@ function claim(rec: Hub, method: string): void {
     if (deadline === Infinity) deadline = now + CLAIM_WAIT_MS;
     if (now >= deadline) throw alreadyCompleted(method, seen);
     const seq = Atomics.load(cell, cells.SEQ);
-    if (Atomics.load(cell, cells.STATE) === seen) Atomics.wait(cell, cells.SEQ, seq, deadline - now);
+    if (Atomics.load(cell, cells.STATE) !== seen) continue;
+    // A browser's main thread may not sleep: it spins for the few microseconds a claim lasts.
+    if (host().canBlock) Atomics.wait(cell, cells.SEQ, seq, deadline - now);
+    else spin(cell, cells.SEQ, seq, deadline);
   }
 }
 
@@ -509,7 +529,7 @@ function drain(rec: Hub): boolean {
     // Node.js crashes reading a port from inside its own 'close' event; a closed port holds nothing anyway.
     if (peer.closed) continue;
     for (;;) {
-      let got: { message: unknown } | undefined;
+      let got: { message: unknown } | undefined | typeof LATER;
       try {
         got = p.receive(peer.port);
       } catch (error) {
@@ -517,6 +537,10 @@ function drain(rec: Hub): boolean {
         continue;
       }
       if (got === undefined) break;
+      if (got === LATER) {
+        rec.later = true;
+        break;
+      }
       onMessage(rec, peer, got.message as Message);
     }
   }
@@ -592,6 +616,11 @@ function arm(rec: Hub, only?: Peer): void {
   for (const peer of only === undefined ? rec.peers : [only]) {
     if (peer.armed || peer.closed) continue;
     peer.armed = true;
+    if (!p.lifelines) {
+      // The sentinel watches the peer's thread itself.
+      p.watch(peer.port, rec.sab, peer.id, peer.counted);
+      continue;
+    }
     const [mine, theirs] = p.channel();
     try {
       peer.port.postMessage({ t: LIFELINE, p: theirs } satisfies Message, [theirs]);
@@ -604,6 +633,16 @@ function arm(rec: Hub, only?: Peer): void {
 
 function blockUntilAny(futs: readonly Slot[], deadline: number): void {
   const recs = futs.map(recordOf);
+  if (!host().canBlock) {
+    for (const rec of recs) {
+      rec.poll();
+      if (rec.done) return;
+    }
+    throw new FutureNotCompletedError(
+      "wait() cannot block on a browser window's main thread: browsers forbid blocking it (Atomics.wait throws " +
+        "there). Use `await fut` (or fut.then(...)) to wait without blocking; wait() blocks in Web Workers.",
+    );
+  }
   const start = performance.now();
   const graceEnd = start + GRACE_MS;
   const spinEnd = Math.min(start + SPIN_MS, deadline);
@@ -616,6 +655,7 @@ function blockUntilAny(futs: readonly Slot[], deadline: number): void {
     for (const rec of recs) {
       rec.poll();
       if (rec.done) return;
+      if (rec.later) throw lateValue();
     }
     if (target.spin(seq, spinEnd)) continue;
     const now = performance.now();
@@ -629,6 +669,15 @@ function blockUntilAny(futs: readonly Slot[], deadline: number): void {
     if (recs.length > 1) timeout = Math.min(timeout, SLICE_MS);
     target.sleep(seq, timeout);
   }
+}
+
+/** The error for a blocking wait on a value that only the event loop can deliver. */
+function lateValue(): FutureNotCompletedError {
+  return new FutureNotCompletedError(
+    "wait() cannot block for this future's value: another thread completed it with a value that reaches this " +
+      "thread only through its event loop (in browsers: one holding a SharedArrayBuffer or a MessagePort, or too " +
+      "big for shared memory). Use `await fut` to take it; the future is complete, and done() will say so then.",
+  );
 }
 
 // ---------------------------------------------------------------------------

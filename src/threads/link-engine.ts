@@ -40,6 +40,7 @@ import { decodeReason, encodeReason } from "./error-codec.js";
 import {
   CLAIM_WAIT_MS,
   GRACE_MS,
+  LATER,
   SPIN_MS,
   adoptHandle,
   alreadyCompleted,
@@ -283,6 +284,11 @@ class SlotRecord implements SharedRecord {
 
   get armed(): boolean {
     return this.end.armed;
+  }
+
+  /** A link's values are always readable synchronously. */
+  get later(): boolean {
+    return false;
   }
 
   complete(state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
@@ -911,7 +917,7 @@ function drainPort(end: LinkEnd): void {
   if (end.portClosed) return;
   const p = host();
   for (;;) {
-    let got: { message: unknown } | undefined;
+    let got: { message: unknown } | undefined | typeof LATER;
     try {
       got = p.receive(end.port);
     } catch (error) {
@@ -919,7 +925,8 @@ function drainPort(end: LinkEnd): void {
       noteUnreadable(end, error);
       continue;
     }
-    if (got === undefined) return;
+    // Links run only where ports can be read synchronously (Node.js): never LATER.
+    if (got === undefined || got === LATER) return;
     onMessage(end, got.message as LinkMessage);
   }
 }

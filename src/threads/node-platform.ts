@@ -68,4 +68,6 @@ export const nodePlatform: Platform<MessagePort> = {
     return deserializer.readValue() as unknown;
   },
   mortal: !isMainThread,
+  canBlock: true,
+  lifelines: true,
 };
