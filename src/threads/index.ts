@@ -11,6 +11,9 @@
  * completions through shared memory alone (a round trip of a few
  * microseconds, against tens for messages).
  *
+ * This is the Node.js build (`worker_threads`); browsers get the Web Workers
+ * build through the `browser` export condition.
+ *
  * Importing this module installs the cross-thread layer into the core.
  * Futures that are never shared do not pay for it.
  *
