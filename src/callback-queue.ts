@@ -87,31 +87,36 @@ export type Entry = ((fut: never) => unknown) | Slot | Reaction;
  */
 export const MAX_NESTED_DRAINS = 64;
 
-// Frames of three slots (future, callbacks: one entry or an array, next index); `sp` is the top.
+// Frames of three slots (future, callbacks: one entry or a list, index of the next); `sp` is the top.
 let stack: unknown[] = [];
 let sp = 0;
 let nested = 0;
 // The stack keeps its grown backing store; drop it after a deep burst.
 const SHRINK_ABOVE = 3 << 12;
 
-/** Adds a callback to a pending future's slot; `_value` holds one entry or an array. */
+/**
+ * Adds a callback to a pending future's slot. `_value` holds one entry, or a
+ * list: slot 0 is the end of the entries, which follow from slot 1.
+ */
 export function enqueue(fut: Slot, entry: Entry): void {
   const cbs = fut._value;
   if (cbs === undefined) fut._value = entry;
-  else if (Array.isArray(cbs)) cbs.push(entry);
-  else {
-    // Pushed into an empty array rather than written as a literal `[cbs, entry]`:
-    // measured faster to grow and to collect when more callbacks follow.
-    const list: Entry[] = [];
-    list.push(cbs as Entry, entry);
-    fut._value = list;
+  else if (Array.isArray(cbs)) {
+    const end = cbs[0] as number;
+    if (end < cbs.length) cbs[end] = entry;
+    else cbs.push(entry);
+    cbs[0] = end + 1;
+  } else {
+    // Room for 8 callbacks without growing: measured smaller and faster (less to collect)
+    // than a list grown by push, which V8 gives 19 slots at once.
+    fut._value = [3, cbs, entry, undefined, undefined, undefined, undefined, undefined, undefined];
   }
 }
 
 function pushFrame(fut: Slot, cbs: unknown): void {
   stack[sp] = fut;
   stack[sp + 1] = cbs;
-  stack[sp + 2] = 0;
+  stack[sp + 2] = 1;
   sp += 3;
 }
 
@@ -166,7 +171,8 @@ export function run(fut: Slot, cbs: unknown): void {
     // This future's own callbacks run straight from its list; whatever one of them
     // queues (a continueWith child's callbacks) is drained before the next.
     if (Array.isArray(cbs)) {
-      for (let i = 0; i < cbs.length; i++) {
+      const end = cbs[0] as number;
+      for (let i = 1; i < end; i++) {
         const entry = cbs[i] as Entry;
         if (typeof entry === "function") {
           // The common entry, called right here: a plain callback never leaves a handoff.
@@ -201,7 +207,7 @@ function drain(base: number): void {
     if (Array.isArray(cbs)) {
       const next = stack[top + 2] as number;
       entry = cbs[next] as Entry;
-      if (next + 1 < cbs.length) stack[top + 2] = next + 1;
+      if (next + 1 < (cbs[0] as number)) stack[top + 2] = next + 1;
       else pop(top);
     } else {
       entry = cbs as Entry;
