@@ -190,8 +190,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (typeof callback !== "function") throw callbackTypeError("continueWith", callback);
     const child = new Future<S>();
     child._state = callback;
-    if (this._state === PENDING) enqueue(this, child);
-    else this._register(child);
+    // Through _register even when pending: appending inline here measured slower on chains.
+    this._register(child);
     return child;
   }
 
