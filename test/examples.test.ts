@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { runChecksPage } from "./browser/checks.js";
 
 // The examples print what torch's documentation says they print.
 const expected: Record<string, string[]> = {
@@ -32,5 +33,11 @@ describe("examples", () => {
     const output = run("demo");
     const all = Object.values(expected).flat();
     assert.deepEqual(output.filter((line) => all.includes(line)), all);
+  });
+});
+
+describe("examples in the browser", () => {
+  it("browser/page prints what torch's documentation shows (headless Chromium)", { timeout: 60_000 }, async (t) => {
+    await runChecksPage(t, "example-worker.html", 30_000);
   });
 });

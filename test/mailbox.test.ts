@@ -93,6 +93,24 @@ describe("browser transport (MailPort)", () => {
     }
   });
 
+  it("a value bigger than the mailbox goes by the port, whole", async () => {
+    const [a, b] = browserPlatform.channel();
+    try {
+      const big = new Uint8Array(MAX_BOX_BYTES + 1).fill(5);
+      a.postMessage(big);
+      assert.equal(browserPlatform.receive(b), LATER);
+      const got = await new Promise<unknown>((resolve) => {
+        browserPlatform.listen(b, resolve, resolve, () => undefined);
+      });
+      assert.ok(got instanceof Uint8Array);
+      assert.equal(got.byteLength, MAX_BOX_BYTES + 1);
+      assert.equal(got[MAX_BOX_BYTES], 5);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it("a value that cannot be cloned throws and leaves nothing in the mailbox", () => {
     const [a, b] = browserPlatform.channel();
     try {
