@@ -61,6 +61,11 @@ export function isDone(state: number | Producer): boolean {
   return typeof state === "number" && state >= FULFILLED;
 }
 
+/** Whether a state is {@link PENDING_SHARED} (`typeof` first, as in {@link isDone}). */
+export function isShared(state: number | Producer): boolean {
+  return typeof state === "number" && state === PENDING_SHARED;
+}
+
 /** Whether a pending future completes only by the library (`continueWith`, `then`, `collectAll`). */
 export function isDerived(state: number | Producer): boolean {
   return state === PENDING_DERIVED || typeof state === "function";

@@ -13,6 +13,7 @@ import {
   enqueue,
   isDerived,
   isDone,
+  isShared,
   run,
   settle,
   type Entry,
@@ -105,7 +106,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   done(): boolean {
     const state = this._state;
     if (isDone(state)) return true;
-    if (state !== PENDING_SHARED) return false;
+    if (!isShared(state)) return false;
     // Another thread may have completed it already: take that in now.
     remote().poll(this);
     return isDone(this._state);
@@ -248,8 +249,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
   wait(timeoutMs?: number): T {
     if (timeoutMs !== undefined) deadlineOf(timeoutMs, "wait");
     const state = this._state;
-    if (state === FULFILLED) return this._value as T;
-    if (state === REJECTED) throw this._value;
+    if (typeof state === "number") {
+      if (state === FULFILLED) return this._value as T;
+      if (state === REJECTED) throw this._value;
+    }
     return this._block(timeoutMs);
   }
 
@@ -269,9 +272,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   value(): T {
     const state = this._state;
-    if (state === FULFILLED) return this._value as T;
-    if (state === REJECTED) throw this._value;
-    if (state === PENDING_SHARED && this.done()) return this.value();
+    // typeof first: a pending continueWith child holds a function here (see isDone).
+    if (typeof state === "number") {
+      if (state === FULFILLED) return this._value as T;
+      if (state === REJECTED) throw this._value;
+      if (state === PENDING_SHARED && this.done()) return this.value();
+    }
     throw new FutureNotCompletedError(
       "value() was called on a pending future; value() never waits. Check done() first, read it " +
         "inside a callback (addDoneCallback/continueWith), or use `await fut` to wait for it.",
@@ -357,7 +363,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     } else {
       enqueue(this, entry);
       // Someone on this thread now waits for a cross-thread future: the layer keeps the event loop alive.
-      if (state === PENDING_SHARED) remote().watch(this);
+      if (isShared(state)) remote().watch(this);
     }
   }
 
