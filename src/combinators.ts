@@ -89,9 +89,9 @@ export function collectAll(futures: Iterable<Future>): Future<Future[]> {
 
 /** One object registered on every pending input; the last completion completes the result. */
 class Collector implements Reaction {
-  private remaining: number;
-  private readonly inputs: Future[];
-  private readonly combined: Slot;
+  private declare remaining: number;
+  private declare readonly inputs: Future[];
+  private declare readonly combined: Slot;
 
   constructor(remaining: number, inputs: Future[], combined: Slot) {
     this.remaining = remaining;

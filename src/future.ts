@@ -73,9 +73,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * @internal PENDING, PENDING_DERIVED, PENDING_SHARED, FULFILLED or REJECTED — or,
    * for a pending `continueWith` child, the callback that will produce its result.
    */
-  _state: number | Producer;
-  /** @internal Callbacks while pending (one entry or an array); the result or error once done. */
-  _value: unknown;
+  declare _state: number | Producer;
+  /** @internal Callbacks while pending (one entry or a list); the result or error once done. */
+  declare _value: unknown;
 
   /**
    * Creates a pending future. Complete it with `setResult` or `setException`.

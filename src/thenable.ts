@@ -13,9 +13,9 @@ type Handler = ((value: never) => unknown) | null | undefined;
 
 /** A `then` registration: fires its handler asynchronously once the parent completes. */
 export class ThenReaction implements Reaction {
-  private readonly onFulfilled: Handler;
-  private readonly onRejected: Handler;
-  private readonly child: Slot;
+  private declare readonly onFulfilled: Handler;
+  private declare readonly onRejected: Handler;
+  private declare readonly child: Slot;
 
   constructor(onFulfilled: Handler, onRejected: Handler, child: Slot) {
     this.onFulfilled = onFulfilled;
@@ -48,7 +48,7 @@ export class ThenReaction implements Reaction {
 
 /** Completes `child` with the state of another future once it completes. */
 class Adoption implements Reaction {
-  private readonly child: Slot;
+  private declare readonly child: Slot;
 
   constructor(child: Slot) {
     this.child = child;
