@@ -15,7 +15,7 @@ try {
   });
   throw error;
 }
-const { Future, BrokenFutureError, FutureAlreadyCompletedError, FutureNotCompletedError } = lib;
+const { Future, BrokenFutureError, FutureAlreadyCompletedError, FutureNotCompletedError, collectAll, waitAll } = lib;
 const { share, adopt, isFutureHandle } = threads;
 
 /** Deaths are noticed within this bound (Web Locks are released at once; the rest is scheduling). */
@@ -96,6 +96,29 @@ const checks = [
     assert(r.ok, describe(r.error));
     assertEqual(await fut, 7, "await after the worker completed it");
     assertEqual(fut.wait(), 7, "wait() on a completed future returns its value");
+  }],
+
+  ["waitAll on the main thread throws FutureNotCompletedError for pending shared futures; collectAll of futures completed by two workers can be awaited", async () => {
+    const f1 = new Future();
+    const f2 = new Future();
+    const h1 = share(f1);
+    const h2 = share(f2);
+    let error;
+    try {
+      waitAll([f1, f2]);
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof FutureNotCompletedError, `waitAll threw ${describe(error)}`);
+    const all = collectAll([f1, f2]);
+    const [a, b] = await Promise.all([agent(), agent()]);
+    await Promise.all([
+      a.send("complete", { handle: h1, value: "one", delayMs: 20 }, h1.transferList),
+      b.send("complete", { handle: h2, value: "two", delayMs: 10 }, h2.transferList),
+    ]);
+    const futs = await within(5000, all, "collectAll");
+    assertJsonEqual(futs.map((f) => f.value()), ["one", "two"], "the values, in input order");
+    assertJsonEqual(waitAll([f1, f2]), ["one", "two"], "waitAll once they are complete");
   }],
 
   ["torch's first example: a worker sets Float32Array [3, 3] after a delay; await on the page gets it, callbacks in order", async () => {
