@@ -7,7 +7,7 @@
  */
 import { describeValue } from "../describe.js";
 import type { Future } from "../future.js";
-import { MailPort } from "./browser-platform.js";
+import { MailPort, sentinelPort } from "./browser-platform.js";
 import { isLifeToken, type LifeToken } from "./browser-life.js";
 import { adoptHandle, shareFuture } from "./engine.js";
 
@@ -140,7 +140,11 @@ export function share<T>(fut: Future<T>): FutureHandle<T> {
 }
 
 function requireSharedMemory(method: string): void {
-  if (typeof SharedArrayBuffer === "function") return;
+  if (typeof SharedArrayBuffer === "function") {
+    // A worker may block later; its sentinel must be up by then.
+    sentinelPort();
+    return;
+  }
   throw new TypeError(
     `${method}(): futures cross threads through SharedArrayBuffer, which this page does not have: serve it ` +
       "cross-origin isolated (Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: " +

@@ -86,7 +86,9 @@ export function watchLife(token: LifeToken, onGone: () => void): () => void {
   const held = token.held === undefined ? undefined : new Int32Array(token.held);
   const attempt = (): void => {
     locks
-      .request(token.name, { signal: controller.signal }, () => {
+      // Shared: when the holder goes, every watcher is granted at once. An exclusive grant
+      // could go to a thread that is blocked in wait() and cannot run it, starving its sentinel.
+      .request(token.name, { mode: "shared", signal: controller.signal }, () => {
         if (controller.signal.aborted) return;
         // Granted before the holder ever took it: let it go and ask again behind the holder.
         if (held !== undefined && Atomics.load(held, 0) === 0) setTimeout(attempt, RETRY_MS);

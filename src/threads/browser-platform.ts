@@ -12,9 +12,7 @@
  * the port itself, and reaches the receiver through its event loop only.
  *
  * Deaths are learned from Web Locks (`browser-life.ts`), through the event
- * loop: a worker blocked in `wait()` learns of one when its timeout ends the
- * wait (browsers cannot start a sentinel worker, nor grant it a lock, while
- * its parent thread blocks).
+ * loop; a worker blocked in `wait()` has its sentinel worker watch for it.
  *
  * @internal
  * @module
@@ -23,6 +21,7 @@ import { LATER, type Platform, type Port } from "./engine.js";
 import { decode, encode, UnencodableError } from "./clone-codec.js";
 import { BY_PORT, DATA, HELLO, append, cursorOf, createBox, peek, type Cursor } from "./mailbox.js";
 import { isLifeToken, myLife, watchLife, whenHeld, type LifeToken } from "./browser-life.js";
+import { SENTINEL_NAME, type SentinelWatch } from "./browser-sentinel.js";
 
 /** Rung on the port when a record waits in the mailbox. */
 const RING = 0;
@@ -164,6 +163,42 @@ function skipByPort(mp: MailPort): void {
   if (record?.kind === BY_PORT) mp.inbox.at = record.next;
 }
 
+let sentinel: MessagePort | undefined;
+let sentinelUp = false;
+const onSentinelUp: (() => void)[] = [];
+
+/**
+ * The sentinel of a worker (a thread that may block), started when it first
+ * shares or adopts: a worker cannot start another while it blocks. Until the
+ * sentinel has said it is up, a blocked worker has none, and only its
+ * timeout bounds the wait.
+ */
+export function sentinelPort(): MessagePort | undefined {
+  if (sentinel !== undefined) return sentinel;
+  if (typeof Worker !== "function" || !browserPlatform.canBlock) return undefined;
+  try {
+    const worker = new Worker(new URL("./browser-sentinel.js", import.meta.url), { type: "module", name: SENTINEL_NAME });
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      sentinelUp = true;
+      for (const run of onSentinelUp.splice(0)) run();
+    };
+    worker.postMessage(port2, [port2]);
+    sentinel = port1;
+  } catch {
+    return undefined;
+  }
+  return sentinel;
+}
+
+/** Resolves once this thread's sentinel is up (at once where it needs none). */
+export function sentinelReady(): Promise<void> {
+  return new Promise((resolve) => {
+    if (sentinelPort() === undefined || sentinelUp) resolve();
+    else onSentinelUp.push(resolve);
+  });
+}
+
 function canBlockHere(): boolean {
   try {
     // A value that differs returns at once where blocking is allowed, and throws where it is not.
@@ -226,9 +261,17 @@ export const browserPlatform: Platform<MailPort> = {
   setRef() {
     // Browsers keep a page and its workers alive regardless.
   },
-  watch() {
-    // No sentinel: a browser cannot start a worker, nor grant it a lock, while its parent blocks.
-    // A blocked worker learns of a death when its wait ends (its timeout), then from its event loop.
+  watch(mp, cell, participant, counted) {
+    // An adopter's first record says who it is; a blocked owner may not have read it yet.
+    const first = peek(mp.inbox);
+    if (mp.peer === undefined && first?.kind === HELLO) {
+      mp.inbox.at = first.next;
+      mp.learnPeer(decode(first.bytes));
+    }
+    const port = mp.peer === undefined ? undefined : sentinelPort();
+    if (port === undefined || mp.peer === undefined) return;
+    const watch: SentinelWatch = { life: mp.peer, cell, participant, counted };
+    port.postMessage(watch);
   },
   watchLink() {
     throw new Error("internal: FutureLink is not available in browsers");

@@ -4,6 +4,7 @@
 import { Future, FutureNotCompletedError } from "/build/src/index.js";
 import { adopt, share } from "/build/src/threads/browser.js";
 import { lifeHeld } from "/build/src/threads/browser-life.js";
+import { sentinelReady } from "/build/src/threads/browser-platform.js";
 
 /** Plain data for the page: what was thrown. */
 function thrown(error) {
@@ -125,6 +126,8 @@ self.onmessage = async (event) => {
     reply(id, { ok: false, error: thrown(e) });
   }
 };
-// Ready once this thread's death can be noticed: taking its life lock takes a browser some milliseconds.
+// Ready once this thread's death can be noticed (its life lock is held) and once it can notice
+// others' while it blocks (its sentinel is up): each takes a browser some milliseconds.
 await lifeHeld();
+await sentinelReady();
 self.postMessage({ ready: true });
