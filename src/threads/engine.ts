@@ -525,6 +525,8 @@ function relay(rec: Hub, from: Peer | undefined, message: Message): void {
 /** Takes every waiting message; whether that completed the future here. */
 function drain(rec: Hub): boolean {
   const p = host();
+  // Found anew each time: a completer whose message could not be sent takes its record back.
+  rec.later = false;
   for (const peer of rec.peers) {
     // Node.js crashes reading a port from inside its own 'close' event; a closed port holds nothing anyway.
     if (peer.closed) continue;
