@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "build/", "docs/", "node_modules/", "coverage/"] },
+  { ignores: ["dist/", "build/", "docs/", "node_modules/", "coverage/", "test/fixtures/"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

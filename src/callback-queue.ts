@@ -21,7 +21,8 @@
  *   callbacks are pushed and run as soon as the callback that completed it
  *   returns, still before anything queued earlier.
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 

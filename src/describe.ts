@@ -1,7 +1,8 @@
 /**
  * Short descriptions of values for error messages.
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 

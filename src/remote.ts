@@ -5,7 +5,8 @@
  * installed here. The core never imports the cross-thread layer, so it stays
  * free of `node:` imports and of any cost on its hot paths.
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 import type { Slot } from "./callback-queue.js";

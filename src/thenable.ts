@@ -3,7 +3,8 @@
  * microtask, and the resolution procedure that adopts returned thenables.
  * Kept apart from the torch-style callbacks, which run synchronously.
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 import { FULFILLED, REJECTED, enqueue, isDone, settle, settleInLoop, type Reaction, type Slot } from "./callback-queue.js";

@@ -8,7 +8,8 @@
  * Without Web Locks (an insecure context, an old browser) there is no token,
  * and a death is noticed only through a timeout.
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 

@@ -14,7 +14,8 @@
  * Deaths are learned from Web Locks (`browser-life.ts`), through the event
  * loop; a worker blocked in `wait()` has its sentinel worker watch for it.
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 import { LATER, type Platform, type Port } from "./engine.js";

@@ -5,7 +5,8 @@
  * sentinel can: it watches that thread's life lock and, once it is released,
  * marks the future's cell and wakes the blocked worker.
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 import { isLifeToken, watchLife, type LifeToken } from "./browser-life.js";

@@ -49,7 +49,8 @@
  * ERROR prototype flags [body(message)] [value(cause)] (0 | 1 body(stack))
  * ```
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 

@@ -26,7 +26,8 @@
  * after {@link GRACE_MS} of blocking (lifelines cost a port each, so a wait
  * that ends quickly never pays for one).
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 import { FULFILLED, PENDING, PENDING_SHARED, REJECTED, isDerived, settle, type Slot } from "../callback-queue.js";

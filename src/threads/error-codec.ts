@@ -4,7 +4,8 @@
  * `cause` (recursively), `AggregateError.errors` and own enumerable
  * properties.
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 

@@ -29,7 +29,8 @@
  * - **Slots** are freed when both sides have let go (two bits), so a slot is
  *   never reused while either side may still read it.
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 import { FULFILLED, PENDING, PENDING_SHARED, REJECTED, isDerived, settle } from "../callback-queue.js";

@@ -12,7 +12,8 @@
  *
  * Pure JavaScript, no platform objects.
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 

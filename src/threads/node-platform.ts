@@ -3,7 +3,8 @@
  * synchronously with `receiveMessageOnPort`, a sentinel worker, and V8's
  * serializer (the one `postMessage` uses) for values kept in shared memory.
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 import { Deserializer, Serializer } from "node:v8";

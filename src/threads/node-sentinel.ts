@@ -6,7 +6,8 @@
  * holds one end of each lifeline and, when one closes, marks the future's
  * cell (or the link's memory) and wakes the blocked thread.
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 import { parentPort, type MessagePort } from "node:worker_threads";

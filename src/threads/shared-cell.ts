@@ -6,7 +6,8 @@
  *
  * Pure JavaScript: the sentinel thread and the browser port use it as well.
  *
- * @internal
+ * Internal: not part of the public API.
+ *
  * @module
  */
 
