@@ -10,6 +10,7 @@ import {
   REJECTED,
   enqueue,
   isDone,
+  isShared,
   settleInLoop,
   type Reaction,
   type Slot,
@@ -70,26 +71,30 @@ export function collectAll<F extends Future>(futures: Iterable<F>): Future<F[]>;
 export function collectAll(futures: Iterable<Future>): Future<Future[]> {
   const inputs = toFutureArray(futures, "collectAll");
   const combined = new Future<Future[]>();
+  // Registering runs nothing on a pending input, so the count can be set after one pass.
+  const collector = new Collector(0, inputs, combined);
   let pending = 0;
-  for (const input of inputs) if (!isDone(input._state)) pending++;
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i] as Future;
+    const state = input._state;
+    if (isDone(state)) continue;
+    pending++;
+    enqueue(input, collector);
+    if (isShared(state)) remote().watch(input);
+  }
   if (pending === 0) {
     combined._state = FULFILLED;
     combined._value = inputs;
-    return combined;
-  }
-  combined._state = PENDING_DERIVED;
-  const collector = new Collector(pending, inputs, combined);
-  for (const input of inputs) {
-    if (isDone(input._state)) continue;
-    enqueue(input, collector);
-    if (input._state === PENDING_SHARED) remote().watch(input);
+  } else {
+    combined._state = PENDING_DERIVED;
+    collector.remaining = pending;
   }
   return combined;
 }
 
 /** One object registered on every pending input; the last completion completes the result. */
 class Collector implements Reaction {
-  private declare remaining: number;
+  declare remaining: number;
   private declare readonly inputs: Future[];
   private declare readonly combined: Slot;
 
@@ -179,15 +184,25 @@ function toFutureArray(futures: unknown, fn: string): Future[] {
       `${fn}() expects an iterable of Future objects (an array, a Set, a generator…), got ${describeValue(futures)}.`,
     );
   }
-  const inputs: Future[] = [];
-  for (const item of futures as Iterable<unknown>) {
+  // A plain array iterates as its elements in order: copied at once rather than pushed one by one.
+  const inputs: unknown[] = isPlainArray(futures) ? futures.slice() : [...(futures as Iterable<unknown>)];
+  for (let i = 0; i < inputs.length; i++) {
+    const item = inputs[i];
     if (!(item instanceof Future)) {
       throw new TypeError(
-        `${fn}(): the element at index ${inputs.length} is ${describeValue(item)}, not a Future. ` +
-          "Pass only Future objects.",
+        `${fn}(): the element at index ${i} is ${describeValue(item)}, not a Future. Pass only Future objects.`,
       );
     }
-    inputs.push(item);
   }
-  return inputs;
+  return inputs as Future[];
+}
+
+const arrayIterator = Array.prototype[Symbol.iterator];
+
+function isPlainArray(value: unknown): value is unknown[] {
+  return (
+    Array.isArray(value) &&
+    Object.getPrototypeOf(value) === Array.prototype &&
+    (value as unknown[])[Symbol.iterator] === arrayIterator
+  );
 }

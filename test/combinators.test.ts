@@ -61,6 +61,21 @@ describe("collectAll", () => {
     assert.deepEqual(collectAll(gen()).value().map((f) => f.value()), [1, 2]);
   });
 
+  it("reads an array as iteration does: holes are undefined, a subclass's own iterator is used", () => {
+    // eslint-disable-next-line no-sparse-arrays -- the hole is the point
+    const sparse = [completed(1), , completed(3)];
+    assert.throws(() => collectAll(sparse as never), /the element at index 1 is undefined, not a Future/);
+    class Reversed<T> extends Array<T> {
+      override *[Symbol.iterator](): ArrayIterator<T> {
+        for (let i = this.length - 1; i >= 0; i--) yield this[i] as T;
+        return undefined;
+      }
+    }
+    const reversed = new Reversed<Future<string>>();
+    reversed.push(completed("a"), completed("b"));
+    assert.deepEqual(collectAll(reversed as Iterable<Future<string>>).value().map((f) => f.value()), ["b", "a"]);
+  });
+
   it("is complete at once for [] and for already-completed inputs", () => {
     const empty = collectAll([]);
     assert.equal(empty.done(), true);
