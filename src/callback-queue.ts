@@ -180,13 +180,9 @@ export function run(fut: Slot, cbs: unknown): void {
       const end = cbs[0] as number;
       for (let i = 1; i < end; i++) {
         const entry = cbs[i] as Entry;
+        // The common entry, called right here: a plain callback never leaves a handoff.
         if (typeof entry === "function") {
-          // The common entry, called right here: a plain callback never leaves a handoff.
-          try {
-            (entry as (fut: Slot) => unknown)(fut);
-          } catch (error) {
-            reportCallbackError(error, fut);
-          }
+          callSafely(fut, entry);
         } else {
           invoke(fut, entry);
           if (handFut !== undefined) pushHandoff();

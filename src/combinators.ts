@@ -72,7 +72,7 @@ export function collectAll(futures: Iterable<Future>): Future<Future[]> {
   const inputs = toFutureArray(futures, "collectAll");
   const combined = new Future<Future[]>();
   // Registering runs nothing on a pending input, so the count can be set after one pass.
-  const collector = new Collector(0, inputs, combined);
+  const collector = new Collector(inputs, combined);
   let pending = 0;
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i] as Future;
@@ -98,8 +98,9 @@ class Collector implements Reaction {
   private declare readonly inputs: Future[];
   private declare readonly combined: Slot;
 
-  constructor(remaining: number, inputs: Future[], combined: Slot) {
-    this.remaining = remaining;
+  constructor(inputs: Future[], combined: Slot) {
+    // Set by collectAll once it has counted the pending inputs.
+    this.remaining = 0;
     this.inputs = inputs;
     this.combined = combined;
   }

@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { BY_PORT, DATA, MAX_BOX_BYTES, append, createBox, cursorOf, peek } from "../src/threads/mailbox.js";
-import { browserPlatform } from "../src/threads/browser-platform.js";
+import { browserPlatform, type MailPort } from "../src/threads/browser-platform.js";
 import { LATER } from "../src/threads/engine.js";
 
 describe("mailbox", () => {
@@ -40,10 +40,20 @@ describe("mailbox", () => {
   });
 });
 
+/** Runs `body` with the two ends of a fresh channel, and closes both whatever happens. */
+async function withChannel(body: (a: MailPort, b: MailPort) => void | Promise<void>): Promise<void> {
+  const [a, b] = browserPlatform.channel();
+  try {
+    await body(a, b);
+  } finally {
+    a.close();
+    b.close();
+  }
+}
+
 describe("browser transport (MailPort)", () => {
-  it("a message is read synchronously from shared memory, and the sender's transferred buffers are detached", () => {
-    const [a, b] = browserPlatform.channel();
-    try {
+  it("a message is read synchronously from shared memory, and the sender's transferred buffers are detached", () =>
+    withChannel((a, b) => {
       const data = new Float32Array([3, 3]);
       a.postMessage({ t: 0, v: data }, [data.buffer]);
       assert.equal(data.buffer.byteLength, 0, "the sender lost its buffer");
@@ -51,15 +61,10 @@ describe("browser transport (MailPort)", () => {
       assert.ok(got !== undefined && got !== LATER);
       assert.deepEqual(got.message, { t: 0, v: new Float32Array([3, 3]) });
       assert.equal(browserPlatform.receive(b), undefined, "read once");
-    } finally {
-      a.close();
-      b.close();
-    }
-  });
+    }));
 
-  it("shared memory goes by the port: synchronous reading says LATER, the event loop delivers it, in order", async () => {
-    const [a, b] = browserPlatform.channel();
-    try {
+  it("shared memory goes by the port: synchronous reading says LATER, the event loop delivers it, in order", () =>
+    withChannel(async (a, b) => {
       const shared = new Int32Array(new SharedArrayBuffer(8));
       a.postMessage("first");
       a.postMessage({ shared });
@@ -87,15 +92,10 @@ describe("browser transport (MailPort)", () => {
       const carried = (seen[0] as { shared: Int32Array }).shared;
       carried[1] = 9;
       assert.equal(shared[1], 9, "the memory is shared, not copied");
-    } finally {
-      a.close();
-      b.close();
-    }
-  });
+    }));
 
-  it("a value bigger than the mailbox goes by the port, whole", async () => {
-    const [a, b] = browserPlatform.channel();
-    try {
+  it("a value bigger than the mailbox goes by the port, whole", () =>
+    withChannel(async (a, b) => {
       const big = new Uint8Array(MAX_BOX_BYTES + 1).fill(5);
       a.postMessage(big);
       assert.equal(browserPlatform.receive(b), LATER);
@@ -105,15 +105,10 @@ describe("browser transport (MailPort)", () => {
       assert.ok(got instanceof Uint8Array);
       assert.equal(got.byteLength, MAX_BOX_BYTES + 1);
       assert.equal(got[MAX_BOX_BYTES], 5);
-    } finally {
-      a.close();
-      b.close();
-    }
-  });
+    }));
 
-  it("a value that cannot be cloned throws and leaves nothing in the mailbox", () => {
-    const [a, b] = browserPlatform.channel();
-    try {
+  it("a value that cannot be cloned throws and leaves nothing in the mailbox", () =>
+    withChannel((a, b) => {
       assert.throws(() => {
         a.postMessage({ f: () => 1 });
       }, TypeError);
@@ -121,9 +116,5 @@ describe("browser transport (MailPort)", () => {
         a.postMessage({ port: new MessageChannel().port1, shared: new SharedArrayBuffer(4) });
       }, /could not be cloned|DataCloneError|transfer/i);
       assert.equal(browserPlatform.receive(b), undefined);
-    } finally {
-      a.close();
-      b.close();
-    }
-  });
+    }));
 });

@@ -123,7 +123,7 @@ export interface FutureHandle<T = unknown> {
  * ```
  */
 export function share<T>(fut: Future<T>): FutureHandle<T> {
-  requireSharedMemory("share");
+  prepareThread("share");
   const data = shareFuture<MailPort>(fut);
   const mail = data.port.data();
   return {
@@ -139,7 +139,8 @@ export function share<T>(fut: Future<T>): FutureHandle<T> {
   };
 }
 
-function requireSharedMemory(method: string): void {
+/** Checks that this page can share memory (throws a TypeError saying how if not), and starts this worker's sentinel. */
+function prepareThread(method: string): void {
   if (typeof SharedArrayBuffer === "function") {
     // A worker may block later; its sentinel must be up by then.
     sentinelPort();
@@ -186,7 +187,7 @@ const ports = new WeakMap<MessagePort, MailPort>();
  * ```
  */
 export function adopt<T>(handle: FutureHandle<T>): Future<T> {
-  requireSharedMemory("adopt");
+  prepareThread("adopt");
   if (!isFutureHandle(handle)) {
     throw new TypeError(
       `adopt() expects a FutureHandle made by share() and sent with its transferList, got ${describeValue(handle)}.`,

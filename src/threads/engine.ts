@@ -636,16 +636,7 @@ function arm(rec: Hub, only?: Peer): void {
 
 function blockUntilAny(futs: readonly Slot[], deadline: number): void {
   const recs = futs.map(recordOf);
-  if (!host().canBlock) {
-    for (const rec of recs) {
-      rec.poll();
-      if (rec.done) return;
-    }
-    throw new FutureNotCompletedError(
-      "wait() cannot block on a browser window's main thread: browsers forbid blocking it (Atomics.wait throws " +
-        "there). Use `await fut` (or fut.then(...)) to wait without blocking; wait() blocks in Web Workers.",
-    );
-  }
+  const canBlock = host().canBlock;
   const start = performance.now();
   const graceEnd = start + GRACE_MS;
   const spinEnd = Math.min(start + SPIN_MS, deadline);
@@ -658,7 +649,13 @@ function blockUntilAny(futs: readonly Slot[], deadline: number): void {
     for (const rec of recs) {
       rec.poll();
       if (rec.done) return;
-      if (rec.later) throw lateValue();
+      if (rec.later && canBlock) throw lateValue();
+    }
+    if (!canBlock) {
+      throw new FutureNotCompletedError(
+        "wait() cannot block on a browser window's main thread: browsers forbid blocking it (Atomics.wait throws " +
+          "there). Use `await fut` (or fut.then(...)) to wait without blocking; wait() blocks in Web Workers.",
+      );
     }
     if (target.spin(seq, spinEnd)) continue;
     const now = performance.now();

@@ -95,10 +95,6 @@ const commands = {
     fut.setResult("second try");
     return { ok: true, error, pendingAfter };
   },
-  // Adopts a handle, shares nothing, and blocks on a future it made, for the page to complete.
-  waitMade({ name, timeoutMs }) {
-    return commands.wait({ name, timeoutMs });
-  },
   // Takes a future this worker shared, completed on the page with a SharedArrayBuffer-backed value.
   waitLate({ name }) {
     const fut = made.get(name);

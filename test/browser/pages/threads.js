@@ -189,7 +189,7 @@ const checks = [
     const a = await agent();
     const b = await agent();
     const { handle } = await a.send("share", { name: "w2w" });
-    const waited = a.send("waitMade", { name: "w2w", timeoutMs: 5000 });
+    const waited = a.send("wait", { name: "w2w", timeoutMs: 5000 });
     await nextTask(30);
     const c = await b.send("complete", { handle, value: "from b", delayMs: 20 }, handle.transferList);
     assert(c.ok, describe(c.error));
@@ -317,7 +317,7 @@ const checks = [
     const b = await agent();
     const { handle } = await a.send("share", { name: "blocked" });
     await b.send("hold", { handle }, handle.transferList);
-    const waited = a.send("waitMade", { name: "blocked", timeoutMs: 20_000 });
+    const waited = a.send("wait", { name: "blocked", timeoutMs: 20_000 });
     await nextTask(100);
     b.worker.terminate();
     const r = await within(DEATH_BOUND_MS + 1000, waited, "a's wait()");
