@@ -27,21 +27,14 @@
  */
 
 import { reportCallbackError } from "./callback-errors.js";
+import type * as states from "./states.js";
 
-// A future's `_state` is one of these numbers — or, for a pending
-// `continueWith` child, the callback that will produce its result: one field
-// less on every future. So test states with `===` (or isDone), never `<`/`>=`.
-
-/** Pending, completed by `setResult`/`setException`. */
-export const PENDING: number = 0;
-/** Pending, completed only by the library (`then`, `collectAll`; a `continueWith` child holds its producer instead). */
-export const PENDING_DERIVED: number = 1;
-/** Pending, and other threads may complete it: the cross-thread layer (`remote.ts`) handles it. */
-export const PENDING_SHARED: number = 2;
-/** Completed with a result. */
-export const FULFILLED: number = 3;
-/** Completed with an error. */
-export const REJECTED: number = 4;
+// Module-local copies of the states, typed against states.ts: V8 folds these into
+// constants, never an imported binding (see states.ts).
+const PENDING_DERIVED: typeof states.PENDING_DERIVED = 1;
+const PENDING_SHARED: typeof states.PENDING_SHARED = 2;
+const FULFILLED: typeof states.FULFILLED = 3;
+const REJECTED: typeof states.REJECTED = 4;
 
 /** A `continueWith` callback, held in its pending child's `_state`. */
 export type Producer = (parent: never) => unknown;
@@ -92,6 +85,8 @@ export type Entry = ((fut: never) => unknown) | Slot | Reaction;
  * for the callbacks' own frames.
  */
 export const MAX_NESTED_DRAINS = 64;
+// Read on every completion: a module-local copy, for the reason in states.ts.
+const maxNested: typeof MAX_NESTED_DRAINS = 64;
 
 // Frames of three slots (future, callbacks: one entry or a list, index of the next); `sp` is the top.
 let stack: unknown[] = [];
@@ -167,12 +162,14 @@ function pushHandoff(): void {
 /** Runs `cbs` (one entry or an array) for the completed `fut`, depth-first. */
 export function run(fut: Slot, cbs: unknown): void {
   // Too deep: the innermost running drain takes them when the current callback returns.
-  if (nested >= MAX_NESTED_DRAINS) {
+  if (nested >= maxNested) {
     pushFrame(fut, cbs);
     return;
   }
   const base = sp;
-  nested++;
+  // Only at the nesting limit can a plain callback leave frames above `base` (its
+  // completions queue instead of draining): below it, skip the check per callback.
+  const atLimit = ++nested >= maxNested;
   try {
     // This future's own callbacks run straight from its list; whatever one of them
     // queues (a continueWith child's callbacks) is drained before the next.
@@ -183,11 +180,12 @@ export function run(fut: Slot, cbs: unknown): void {
         // The common entry, called right here: a plain callback never leaves a handoff.
         if (typeof entry === "function") {
           callSafely(fut, entry);
+          if (atLimit && sp !== base) drain(base);
         } else {
           invoke(fut, entry);
           if (handFut !== undefined) pushHandoff();
+          if (sp !== base) drain(base);
         }
-        if (sp !== base) drain(base);
       }
     } else {
       invoke(fut, cbs as Entry);
@@ -196,7 +194,6 @@ export function run(fut: Slot, cbs: unknown): void {
     }
   } finally {
     nested--;
-    if (nested === 0 && stack.length > SHRINK_ABOVE) stack = [];
   }
 }
 
@@ -244,6 +241,8 @@ function drain(base: number): void {
       entry = next as Entry;
     }
   }
+  // The stack is empty at base 0 (nothing below is running from it): drop a backing store a deep burst grew.
+  if (base === 0 && stack.length > SHRINK_ABOVE) stack = [];
 }
 
 /**
@@ -253,7 +252,7 @@ function drain(base: number): void {
  * to run next.
  */
 function runChild(parent: Slot, child: Slot, producer: Producer): unknown {
-  let state = FULFILLED;
+  let state: number = FULFILLED;
   let value: unknown;
   try {
     value = (producer as (parent: Slot) => unknown)(parent);

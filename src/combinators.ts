@@ -4,10 +4,6 @@
  * @module
  */
 import {
-  FULFILLED,
-  PENDING_DERIVED,
-  PENDING_SHARED,
-  REJECTED,
   enqueue,
   isDone,
   isShared,
@@ -15,10 +11,17 @@ import {
   type Reaction,
   type Slot,
 } from "./callback-queue.js";
+import type * as states from "./states.js";
 import { FutureNotCompletedError, FutureTimeoutError } from "./errors.js";
 import { Future, deadlineOf } from "./future.js";
 import { remote } from "./remote.js";
 import { describeValue } from "./describe.js";
+
+// Module-local copies of the states: V8 folds these, never an imported binding (see states.ts).
+const PENDING_DERIVED: typeof states.PENDING_DERIVED = 1;
+const PENDING_SHARED: typeof states.PENDING_SHARED = 2;
+const FULFILLED: typeof states.FULFILLED = 3;
+const REJECTED: typeof states.REJECTED = 4;
 
 /**
  * The value type of `collectAll(futures)` for a tuple: the same futures,

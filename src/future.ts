@@ -5,11 +5,6 @@
  * @module
  */
 import {
-  FULFILLED,
-  PENDING,
-  PENDING_DERIVED,
-  PENDING_SHARED,
-  REJECTED,
   enqueue,
   isDerived,
   isDone,
@@ -19,6 +14,7 @@ import {
   type Entry,
   type Producer,
 } from "./callback-queue.js";
+import type * as states from "./states.js";
 import {
   DerivedFutureError,
   FutureAlreadyCompletedError,
@@ -28,6 +24,13 @@ import {
 import { remote } from "./remote.js";
 import { ThenReaction } from "./thenable.js";
 import { describeValue } from "./describe.js";
+
+// Module-local copies of the states: V8 folds these, never an imported binding (see states.ts).
+const PENDING: typeof states.PENDING = 0;
+const PENDING_DERIVED: typeof states.PENDING_DERIVED = 1;
+const PENDING_SHARED: typeof states.PENDING_SHARED = 2;
+const FULFILLED: typeof states.FULFILLED = 3;
+const REJECTED: typeof states.REJECTED = 4;
 
 /**
  * Options for `setResult` and `setException`. They matter only for a future
@@ -380,7 +383,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const hooks = remote();
     for (;;) {
       hooks.blockUntilAny([this], deadline);
-      if (this._state !== PENDING_SHARED) return this.value();
+      // Through isShared: the narrowing above does not know that blockUntilAny completes it.
+      if (!isShared(this._state)) return this.value();
       if (performance.now() >= deadline) {
         throw new FutureTimeoutError(
           `wait(${String(timeoutMs)}) timed out: the future is still pending, and can still complete. ` +

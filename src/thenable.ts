@@ -7,8 +7,13 @@
  *
  * @module
  */
-import { FULFILLED, REJECTED, enqueue, isDone, settle, settleInLoop, type Reaction, type Slot } from "./callback-queue.js";
+import { enqueue, isDone, settle, settleInLoop, type Reaction, type Slot } from "./callback-queue.js";
+import type * as states from "./states.js";
 import { Future } from "./future.js";
+
+// Module-local copies of the states: V8 folds these, never an imported binding (see states.ts).
+const FULFILLED: typeof states.FULFILLED = 3;
+const REJECTED: typeof states.REJECTED = 4;
 
 type Handler = ((value: never) => unknown) | null | undefined;
 

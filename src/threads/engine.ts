@@ -30,7 +30,8 @@
  *
  * @module
  */
-import { FULFILLED, PENDING, PENDING_SHARED, REJECTED, isDerived, settle, type Slot } from "../callback-queue.js";
+import { isDerived, settle, type Slot } from "../callback-queue.js";
+import { FULFILLED, PENDING, PENDING_SHARED, REJECTED } from "../states.js";
 import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError, FutureNotCompletedError } from "../errors.js";
 import { Future } from "../future.js";
 import type { RemoteHooks } from "../remote.js";

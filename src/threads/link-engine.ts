@@ -33,7 +33,8 @@
  *
  * @module
  */
-import { FULFILLED, PENDING, PENDING_SHARED, REJECTED, isDerived, settle } from "../callback-queue.js";
+import { isDerived, settle } from "../callback-queue.js";
+import { FULFILLED, PENDING, PENDING_SHARED, REJECTED } from "../states.js";
 import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError, FutureError, FutureTimeoutError } from "../errors.js";
 import { Future } from "../future.js";
 import { describeValue } from "../describe.js";
