@@ -4,7 +4,7 @@
  * @module
  */
 import { Future } from "../src/index.js";
-import { type Result, type Side, fmt, int32, timeSides, triangle } from "./harness.js";
+import { type Result, type Side, fmt, int32, speedUp, timeSides, triangle } from "./harness.js";
 import { drained, pendingPromise, takeResolve } from "./native.js";
 
 /** Reactions queued per drain on the `then` side: enough to amortize the drain, few enough to stay in cache. */
@@ -102,8 +102,8 @@ export async function createCompleteRead(): Promise<Result[]> {
   if (mine === undefined || local === undefined || others.length === 0) throw new Error("unreachable");
   // The fastest native variant is the baseline.
   const best = others.reduce((a, b) => (b.nsPerUnit < a.nsPerUnit ? b : a));
-  const speedUp = best.nsPerUnit / mine.nsPerUnit;
-  const variants = others.map((o) => `${o.label}: ${fmt(o.nsPerUnit)} ns (${fmt(o.nsPerUnit / mine.nsPerUnit)}×)`).join("; ");
+  const ratio = speedUp(mine, best);
+  const variants = others.map((o) => `${o.label}: ${fmt(o.nsPerUnit)} ns (${fmt(speedUp(mine, o))}×)`).join("; ");
   return [
     {
       workload: "create-complete-read",
@@ -112,9 +112,9 @@ export async function createCompleteRead(): Promise<Result[]> {
       torchFutures: mine.nsPerUnit,
       native: best.nsPerUnit,
       ratioKind: "speed-up (native time / ours)",
-      ratio: speedUp,
+      ratio,
       target: "≥ 10× native's ops/s",
-      met: speedUp >= 10,
+      met: ratio >= 10,
       notes: [
         `native variants, the fastest is the baseline — ${variants}`,
         `a future that never leaves the loop: ${fmt(local.nsPerUnit)} ns per op — V8 removes its allocation, so the figure above publishes every 1,024th future, which makes V8 allocate every one`,

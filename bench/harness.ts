@@ -128,6 +128,17 @@ export async function timeSides(
   });
 }
 
+/**
+ * How many times faster `mine` is than `theirs`: the median, over the rounds, of the two
+ * sides' times in that round. Each round runs every side once, back to back, so a slow
+ * spell of the machine that lasts a round or more changes both figures of a round alike and
+ * cancels out of its ratio; the quotient of the two medians can pair a slow repetition of
+ * one side with a fast one of the other.
+ */
+export function speedUp(mine: TimedSide, theirs: TimedSide): number {
+  return median(mine.nsPerUnitReps.map((ns, r) => (theirs.nsPerUnitReps[r] as number) / ns));
+}
+
 /** Σ i for i in [0, n): the checksum of workloads that complete future i with i. */
 export function triangle(n: number): number {
   return (n * (n - 1)) / 2;
