@@ -12,7 +12,7 @@ import { chain, DEPTHS } from "./chain.js";
 import { collect } from "./collect.js";
 import { createCompleteRead } from "./create-complete-read.js";
 import { fanOut } from "./fan-out.js";
-import { MIN_REP_MS, REPS, type Result, fmt } from "./harness.js";
+import { MIN_REP_MS, QUICK, REPS, type Result, fmt } from "./harness.js";
 import { memory } from "./memory.js";
 import { noLeak } from "./no-leak.js";
 import { threads } from "./threads.js";
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     `torch-futures vs native Promise — Node.js ${process.version}, ${availableParallelism()} cores (${cpu}), ` +
       `${process.platform}/${process.arch}; median of ${REPS} reps of ≥ ${MIN_REP_MS} ms after warm-up`,
   );
+  if (QUICK) console.log("BENCH_QUICK=1: a check that every side does its work; these figures measure nothing.");
   const results: Result[] = [];
   for (const name of chosen) {
     const started = Date.now();
@@ -93,7 +94,8 @@ async function main(): Promise<void> {
   if (notes.length > 0) console.log(`\n${notes.join("\n")}`);
   const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
   mkdirSync(dir, { recursive: true });
-  const file = `${dir}latest.json`;
+  // A quick check's figures are not measurements: they never replace the last real run's.
+  const file = `${dir}${QUICK ? "quick" : "latest"}.json`;
   const report = {
     node: process.version,
     cores: availableParallelism(),
