@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? "unknown";
   console.log(
     `torch-futures vs native Promise — Node.js ${process.version}, ${availableParallelism()} cores (${cpu}), ` +
-      `${process.platform}/${process.arch}; median of ${REPS} reps of ≥ ${MIN_REP_MS} ms after warm-up`,
+      `${process.platform}/${process.arch}; median of ${REPS} reps of ≥ ${MIN_REP_MS} ms after warm-up, ` +
+      `a ratio is the median of the ${REPS} rounds' ratios`,
   );
   if (QUICK) console.log("BENCH_QUICK=1: a check that every side does its work; these figures measure nothing.");
   const results: Result[] = [];
