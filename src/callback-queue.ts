@@ -69,6 +69,11 @@ export function isDerived(state: number | Producer): boolean {
 export interface Reaction {
   /** Runs inside a drain; completes derived futures with {@link settleInLoop}; never throws. */
   _run(parent: Slot): void;
+  /**
+   * The future this reaction may complete while it runs (for {@link feeding}),
+   * or `undefined` if it completes nothing then (a `then` handler runs later).
+   */
+  _completes(): Slot | undefined;
 }
 
 /**
@@ -293,4 +298,35 @@ function pop(top: number): void {
   stack[top] = undefined;
   stack[top + 1] = undefined;
   sp = top;
+}
+
+/**
+ * The futures among `sources` (pending ones) whose completion completes
+ * `target` within the same call: through `continueWith` children and
+ * reactions that complete a future as they run (`collectAll`'s), never through
+ * an `addDoneCallback` function (it may do anything) nor a `then` (its handler
+ * runs later, in a microtask). A blocking wait on a derived future waits for these.
+ */
+export function feeding(sources: readonly Slot[], target: Slot): Slot[] {
+  return sources.filter((source) => reaches(source, target));
+}
+
+function reaches(from: Slot, target: Slot): boolean {
+  const seen = new Set<Slot>();
+  const todo: Slot[] = [from];
+  for (let fut = todo.pop(); fut !== undefined; fut = todo.pop()) {
+    if (fut === target) return true;
+    // A completed future's slot holds its value, not callbacks.
+    if (isDone(fut._state) || seen.has(fut)) continue;
+    seen.add(fut);
+    const cbs = fut._value;
+    if (cbs === undefined) continue;
+    const entries = Array.isArray(cbs) ? cbs.slice(1, cbs[0] as number) : [cbs];
+    for (const entry of entries as Entry[]) {
+      if (typeof entry === "function") continue;
+      const next = typeof (entry as Partial<Slot>)._state === "function" ? (entry as Slot) : (entry as Reaction)._completes();
+      if (next !== undefined) todo.push(next);
+    }
+  }
+  return false;
 }

@@ -13,13 +13,12 @@ import {
 } from "./callback-queue.js";
 import type * as states from "./states.js";
 import { FutureNotCompletedError, FutureTimeoutError } from "./errors.js";
-import { Future, deadlineOf } from "./future.js";
+import { Future, deadlineOf, sourcesOf } from "./future.js";
 import { remote } from "./remote.js";
 import { describeValue } from "./describe.js";
 
 // Module-local copies of the states: V8 folds these, never an imported binding (see states.ts).
 const PENDING_DERIVED: typeof states.PENDING_DERIVED = 1;
-const PENDING_SHARED: typeof states.PENDING_SHARED = 2;
 const FULFILLED: typeof states.FULFILLED = 3;
 const REJECTED: typeof states.REJECTED = 4;
 
@@ -111,6 +110,10 @@ class Collector implements Reaction {
   _run(): void {
     if (--this.remaining === 0) settleInLoop(this.combined, FULFILLED, this.inputs);
   }
+
+  _completes(): Slot {
+    return this.combined;
+  }
 }
 
 /**
@@ -145,29 +148,31 @@ export function waitAll(futures: Iterable<Future>, timeoutMs?: number): unknown[
   const inputs = toFutureArray(futures, "waitAll");
   const deadline = deadlineOf(timeoutMs, "waitAll");
   for (;;) {
-    let pending: Future[] | undefined;
-    let local = -1;
+    let pending: number[] | undefined;
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i] as Future;
       if (input._state === REJECTED) throw input._value;
-      if (input._state !== FULFILLED) {
-        if (input._state !== PENDING_SHARED && local < 0) local = i;
-        (pending ??= []).push(input);
-      }
-    }
-    if (local >= 0) {
-      throw new FutureNotCompletedError(
-        `waitAll() cannot block: the future at index ${local} is pending and only this thread ` +
-          "can complete it, so blocking would wait forever. Use `await Promise.all(futures)` (or " +
-          "`await collectAll(futures)`) to wait without blocking.",
-      );
+      if (input._state !== FULFILLED) (pending ??= []).push(i);
     }
     if (pending === undefined) break;
-    // Only futures other threads complete are left: block until one of them completes.
-    remote().blockUntilAny(pending, deadline);
-    if (performance.now() >= deadline && pending.every((f) => f._state === PENDING_SHARED)) {
+    // Every pending input must be one that other threads complete, or derived from such (as in wait()).
+    const sources = new Set<Slot>();
+    for (const i of pending) {
+      const fed = sourcesOf(inputs[i] as Future);
+      if (fed === undefined) {
+        throw new FutureNotCompletedError(
+          `waitAll() cannot block: the future at index ${i} is pending and only this thread ` +
+            "can complete it, so blocking would wait forever. Use `await Promise.all(futures)` (or " +
+            "`await collectAll(futures)`) to wait without blocking.",
+        );
+      }
+      for (const source of fed) sources.add(source);
+    }
+    remote().blockUntilAny([...sources], deadline);
+    const left = pending.filter((i) => !isDone((inputs[i] as Future)._state)).length;
+    if (left > 0 && performance.now() >= deadline) {
       throw new FutureTimeoutError(
-        `waitAll(…, ${String(timeoutMs)}) timed out with ${pending.length} future(s) still pending; ` +
+        `waitAll(…, ${String(timeoutMs)}) timed out with ${left} future(s) still pending; ` +
           "they can still complete. Wait again, or use `await Promise.all(futures)`.",
       );
     }

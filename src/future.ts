@@ -6,6 +6,7 @@
  */
 import {
   enqueue,
+  feeding,
   isDerived,
   isDone,
   isShared,
@@ -13,6 +14,7 @@ import {
   settle,
   type Entry,
   type Producer,
+  type Slot,
 } from "./callback-queue.js";
 import type * as states from "./states.js";
 import {
@@ -21,7 +23,7 @@ import {
   FutureNotCompletedError,
   FutureTimeoutError,
 } from "./errors.js";
-import { remote } from "./remote.js";
+import { remote, remoteIfAny } from "./remote.js";
 import { ThenReaction } from "./thenable.js";
 import { describeValue } from "./describe.js";
 
@@ -233,7 +235,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * Returns the result, or throws the stored error (the same value, untouched).
    * As in torch, `wait()` blocks until the future completes: a future that
    * another thread can complete (see `torch-futures/threads`) blocks this
-   * thread for real, running the future's callbacks before returning. But a
+   * thread for real, running the future's callbacks before returning — and so
+   * does a future derived from one through `continueWith` or `collectAll` (it
+   * completes inside that future's completion). But a
    * future that only this thread can complete would never complete while the
    * thread is blocked, so on such a pending future `wait()` throws at once
    * instead of hanging: use `await fut` to wait without blocking.
@@ -377,18 +381,17 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal `wait()` on a pending future: blocks if another thread can complete it, else throws. */
   _block(timeoutMs: number | undefined): T {
     const deadline = deadlineOf(timeoutMs, "wait");
-    if (this._state !== PENDING_SHARED) {
-      throw new FutureNotCompletedError(
-        "wait() cannot block on this pending future: only this thread can complete it, so blocking " +
-          "would wait forever. Use `await fut` (or fut.then(...)) to wait without blocking, or " +
-          "complete it first with setResult()/setException().",
-      );
-    }
-    const hooks = remote();
     for (;;) {
-      hooks.blockUntilAny([this], deadline);
-      // Through isShared: the narrowing above does not know that blockUntilAny completes it.
-      if (!isShared(this._state)) return this.value();
+      const sources = sourcesOf(this);
+      if (sources === undefined) {
+        throw new FutureNotCompletedError(
+          "wait() cannot block on this pending future: only this thread can complete it, so blocking " +
+            "would wait forever. Use `await fut` (or fut.then(...)) to wait without blocking, or " +
+            "complete it first with setResult()/setException().",
+        );
+      }
+      remote().blockUntilAny(sources, deadline);
+      if (isDone(this._state)) return this.value();
       if (performance.now() >= deadline) {
         throw new FutureTimeoutError(
           `wait(${String(timeoutMs)}) timed out: the future is still pending, and can still complete. ` +
@@ -419,6 +422,21 @@ export class Future<T = unknown> implements PromiseLike<T> {
         "be completed only once; its first result or error is kept unchanged.",
     );
   }
+}
+
+/**
+ * The pending futures that other threads complete and whose completion
+ * completes `fut` (`fut` itself if it is shared; for a derived future, the
+ * shared futures that feed it), or `undefined` if there are none: then only
+ * this thread can complete it, and blocking would wait forever.
+ *
+ * @internal
+ */
+export function sourcesOf(fut: Future): Slot[] | undefined {
+  if (isShared(fut._state)) return [fut];
+  const hooks = remoteIfAny();
+  const sources = hooks === undefined ? [] : feeding(hooks.pendingShared(), fut);
+  return sources.length > 0 ? sources : undefined;
 }
 
 /**

@@ -36,6 +36,12 @@ export interface RemoteHooks {
    * this thread waits for it, so the layer keeps the event loop alive.
    */
   watch(fut: Slot): void;
+  /**
+   * The futures on this thread that are shared and still pending: a blocking
+   * wait on a future derived from them (`continueWith`, `collectAll`) waits
+   * for those that feed it.
+   */
+  pendingShared(): Slot[];
 }
 
 let hooks: RemoteHooks | undefined;
@@ -43,6 +49,11 @@ let hooks: RemoteHooks | undefined;
 /** Installs the cross-thread layer. */
 export function installRemote(next: RemoteHooks): void {
   hooks = next;
+}
+
+/** The installed cross-thread layer, if any. */
+export function remoteIfAny(): RemoteHooks | undefined {
+  return hooks;
 }
 
 /** The installed cross-thread layer; a `PENDING_SHARED` future implies one. */

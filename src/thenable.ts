@@ -29,6 +29,11 @@ export class ThenReaction implements Reaction {
     this.child = child;
   }
 
+  _completes(): undefined {
+    // Its handler runs in a microtask, never within the completion.
+    return undefined;
+  }
+
   _run(parent: Slot): void {
     queueMicrotask(() => {
       this.fire(parent);
@@ -58,6 +63,10 @@ class Adoption implements Reaction {
 
   constructor(child: Slot) {
     this.child = child;
+  }
+
+  _completes(): Slot {
+    return this.child;
   }
 
   _run(source: Slot): void {

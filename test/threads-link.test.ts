@@ -15,6 +15,7 @@ import {
   FutureError,
   FutureNotCompletedError,
   FutureTimeoutError,
+  collectAll,
   waitAll,
 } from "../src/index.js";
 import {
@@ -187,6 +188,21 @@ describe("links: handing futures over", () => {
     assert.equal(fut.wait(10_000), 41);
     assert.deepEqual(log, [`first 41 on ${threadId}`, `child 42 on ${threadId}`]);
     assert.deepEqual(waitAll([sent(link), sent(link)], 10_000), [1, 4]);
+    link.close();
+    await agent.done();
+  });
+
+  it("a future derived from a sent one blocks too: a continueWith child, a collectAll", T, async () => {
+    const { link, agent } = served<number>();
+    assert.equal(
+      sent(link)
+        .continueWith((f) => f.value() + 1)
+        .wait(10_000),
+      1,
+    );
+    const a = sent(link);
+    const b = sent(link);
+    assert.deepEqual(waitAll(collectAll([a, b]).wait(10_000)), [1, 4]);
     link.close();
     await agent.done();
   });

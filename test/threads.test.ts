@@ -220,6 +220,109 @@ describe("threads: blocking wait()", () => {
   });
 });
 
+describe("threads: blocking wait() on futures derived from shared ones", () => {
+  it("a continueWith chain on a shared future blocks until the worker completes it", T, async () => {
+    const fut = new Future<number>();
+    const handle = share(fut);
+    const last = fut.continueWith((f) => f.value() + 1).continueWith((f) => f.value() * 10);
+    const agent = new Agent({ kind: "result", handle, delayMs: 150, value: 4 }, handle.transferList);
+    const { ms, value, error } = timed(() => last.wait(10_000));
+    assert.equal(error, undefined);
+    assert.equal(value, 50);
+    assert.ok(ms >= 100, `wait() returned after ${ms} ms, before the worker completed it`);
+    assert.equal(fut.value(), 4);
+    await agent.exited;
+  });
+
+  it("collectAll of shared futures blocks until all complete; waitAll takes derived inputs", T, async () => {
+    const a = new Future<string>();
+    const b = new Future<string>();
+    const ha = share(a);
+    const hb = share(b);
+    const all = collectAll([a, b]);
+    const upper = a.continueWith((f) => f.value().toUpperCase());
+    const agents = [
+      new Agent({ kind: "result", handle: ha, delayMs: 50, value: "a" }, ha.transferList),
+      new Agent({ kind: "result", handle: hb, delayMs: 150, value: "b" }, hb.transferList),
+    ];
+    assert.deepEqual(waitAll([upper, b], 10_000), ["A", "b"]);
+    assert.deepEqual(all.wait(0), [a, b]);
+    await Promise.all(agents.map((agent) => agent.exited));
+  });
+
+  it("blocks while a shared future feeds it, then throws if what is left only this thread can complete", T, async () => {
+    const fut = new Future<number>();
+    const handle = share(fut);
+    const local = new Future<number>();
+    const both = collectAll([fut, local]);
+    const agent = new Agent({ kind: "result", handle, delayMs: 100, value: 1 }, handle.transferList);
+    const { ms, error } = timed(() => both.wait(10_000));
+    assert.ok(error instanceof FutureNotCompletedError, `expected FutureNotCompletedError, got ${String(error)}`);
+    assert.match(error.message, /only this thread can complete it/);
+    assert.ok(ms >= 50, `threw after ${ms} ms, before the shared input completed`);
+    assert.equal(fut.value(), 1);
+    assert.equal(both.done(), false);
+    local.setResult(2);
+    assert.deepEqual(both.wait(), [fut, local]);
+    await agent.exited;
+  });
+
+  it("a callback of the shared future may complete the rest: then the wait returns", T, async () => {
+    const fut = new Future<number>();
+    const handle = share(fut);
+    const local = new Future<number>();
+    fut.addDoneCallback((f) => {
+      local.setResult(f.value() * 2);
+    });
+    const both = collectAll([fut, local]);
+    const agent = new Agent({ kind: "result", handle, delayMs: 50, value: 21 }, handle.transferList);
+    assert.deepEqual(waitAll(both.wait(10_000)), [21, 42]);
+    await agent.exited;
+  });
+
+  it("throws at once for a future no shared one feeds, even while other shared futures are pending", T, async () => {
+    const fut = new Future<number>();
+    const handle = share(fut);
+    const watched = fut.continueWith((f) => f.value());
+    const agent = new Agent({ kind: "result", handle, delayMs: 0, value: 7, waitForGo: true }, handle.transferList);
+    const unrelated = new Future<number>().continueWith((f) => f.value());
+    const { ms, error } = timed(() => unrelated.wait(10_000));
+    assert.ok(error instanceof FutureNotCompletedError, String(error));
+    assert.ok(ms < 1000, `took ${ms} ms`);
+    // A then() child is not fed within the completion (its handler runs in a microtask).
+    assert.throws(() => fut.then((v) => v).wait(10_000), FutureNotCompletedError);
+    agent.go();
+    assert.equal(watched.wait(10_000), 7);
+    await agent.exited;
+  });
+
+  it("wait(timeoutMs) on a derived future times out and leaves it pending", T, async () => {
+    const fut = new Future<number>();
+    const handle = share(fut);
+    const child = fut.continueWith((f) => f.value() + 1);
+    const agent = new Agent({ kind: "result", handle, delayMs: 0, value: 1, waitForGo: true }, handle.transferList);
+    const { ms, error } = timed(() => child.wait(100));
+    assert.ok(error instanceof FutureTimeoutError, String(error));
+    assert.ok(ms >= 95 && ms < 2000, `timed out after ${ms} ms`);
+    assert.equal(child.done(), false);
+    assert.throws(() => waitAll([child], 50), FutureTimeoutError);
+    agent.go();
+    assert.equal(child.wait(10_000), 2);
+    await agent.exited;
+  });
+
+  it("a worker that dies breaks the derived future too, through its callback", T, async () => {
+    const fut = new Future<number>();
+    const handle = share(fut);
+    const child = fut.continueWith((f) => f.value() + 1);
+    const agent = new Agent({ kind: "die", handle, adopt: true, how: "return", delayMs: 50 }, handle.transferList);
+    await agent.next("ready");
+    const { error } = timed(() => child.wait(20_000));
+    assert.ok(error instanceof BrokenFutureError, `expected BrokenFutureError, got ${String(error)}`);
+    await agent.exited;
+  });
+});
+
 describe("threads: values", () => {
   it("{ transfer } moves the buffer: the sender's is detached, main gets the data", T, async () => {
     const fut = new Future<Float32Array>();

@@ -239,6 +239,8 @@ let platform: Platform | undefined;
 const records = new WeakMap<Slot, SharedRecord>();
 // Pending shared futures stay reachable while another thread may complete them.
 const live = new Set<Hub>();
+// Where RemoteHooks.pendingShared finds pending shared futures besides `live` (FutureLink's, see link-engine.ts).
+const pendingSources: (() => Iterable<Slot>)[] = [];
 // Adopting the same handle twice gives the same future.
 const adopted = new WeakMap<object, Future>();
 // Cells this thread is claiming right now (a getter run by the clone may complete again).
@@ -265,6 +267,19 @@ export function recordFor(fut: Slot): SharedRecord | undefined {
 export function register(fut: Future, rec: SharedRecord): void {
   fut._state = PENDING_SHARED;
   records.set(fut, rec);
+}
+
+/** Adds a place where {@link pendingShared} finds pending shared futures (another engine's). */
+export function addPendingSource(source: () => Iterable<Slot>): void {
+  pendingSources.push(source);
+}
+
+/** The pending shared futures on this thread: `share`/`adopt`'s, and those of the other engines. */
+function pendingShared(): Slot[] {
+  const found: Slot[] = [];
+  for (const rec of live) if (rec.fut._state === PENDING_SHARED) found.push(rec.fut);
+  for (const source of pendingSources) for (const fut of source()) if (fut._state === PENDING_SHARED) found.push(fut);
+  return found;
 }
 
 // ---------------------------------------------------------------------------
@@ -697,5 +712,6 @@ export function createHooks<P extends Port>(p: Platform<P>): RemoteHooks {
     watch(fut) {
       recordOf(fut).watch();
     },
+    pendingShared,
   };
 }

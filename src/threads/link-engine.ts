@@ -44,6 +44,7 @@ import {
   GRACE_MS,
   LATER,
   SPIN_MS,
+  addPendingSource,
   adoptHandle,
   alreadyCompleted,
   cloneError,
@@ -333,6 +334,10 @@ function sleepOn(end: LinkEnd, seq: number, timeoutMs: number): void {
 
 // Open links stay reachable: their port and pending futures must outlive the caller's references.
 const open = new Set<LinkEnd>();
+// A blocking wait on a future derived from a link's future looks among these (see RemoteHooks.pendingShared).
+addPendingSource(function* () {
+  for (const end of open) for (const rec of end.records.values()) yield rec.fut;
+});
 // Opening the same handle twice gives the same end.
 const opened = new WeakMap<object, LinkEnd>();
 
