@@ -1,7 +1,7 @@
 // A Web Worker that the threads page drives: each message is one command,
 // each reply says what happened on this thread. Loaded as a module worker.
 /* global self, performance, setTimeout */
-import { Future, FutureNotCompletedError } from "/build/src/index.js";
+import { Future, FutureNotCompletedError, collectAll } from "/build/src/index.js";
 import { adopt, share } from "/build/src/threads/browser.js";
 import { lifeHeld } from "/build/src/threads/browser-life.js";
 import { sentinelReady } from "/build/src/threads/browser-platform.js";
@@ -55,6 +55,18 @@ const commands = {
       return { ok: true, value, ms: performance.now() - start, order, done: fut.done() };
     } catch (e) {
       return { ok: false, error: thrown(e), ms: performance.now() - start, done: fut.done(), pending: !fut.done() };
+    }
+  },
+  // Adopts a handle and blocks in wait() on a future derived from it (a continueWith child of a collectAll).
+  waitDerived({ handle, timeoutMs }) {
+    const fut = adopt(handle);
+    const derived = collectAll([fut]).continueWith((f) => f.value()[0].value() * 2);
+    const start = performance.now();
+    try {
+      const value = derived.wait(timeoutMs);
+      return { ok: true, value, ms: performance.now() - start };
+    } catch (e) {
+      return { ok: false, error: thrown(e), ms: performance.now() - start };
     }
   },
   // After a blocking wait() refused a value that came by message: awaits it, then writes into it.

@@ -157,6 +157,26 @@ const checks = [
     assertJsonEqual(r.order, ["callback", "returned"], "callback before wait() returned");
   }],
 
+  ["a worker blocks in wait() on a future derived from a shared one; on the page's main thread that wait() throws pointing to await", async () => {
+    const fut = new Future();
+    const handle = share(fut);
+    let error;
+    try {
+      fut.continueWith((f) => f.value()).wait(10);
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof FutureNotCompletedError && /main thread/.test(error.message), `wait() threw ${describe(error)}`);
+    const a = await agent();
+    const waited = a.send("waitDerived", { handle, timeoutMs: 5000 }, handle.transferList);
+    await nextTask(100);
+    fut.setResult(21);
+    const r = await within(5000, waited, "the worker's wait()");
+    assert(r.ok, describe(r.error));
+    assertEqual(r.value, 42, "the derived value in the worker");
+    assert(r.ms >= 50, `it blocked (${r.ms} ms)`);
+  }],
+
   ["wait(timeoutMs) in a worker throws FutureTimeoutError and leaves the future pending", async () => {
     const fut = new Future();
     const handle = share(fut);
