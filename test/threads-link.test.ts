@@ -405,6 +405,32 @@ describe("links: timeouts", () => {
   });
 });
 
+describe("links: memory", () => {
+  it("100,000 futures through a link leave nothing behind on the heap", T, () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    assert.equal(typeof gc, "function", "run the tests with node --expose-gc (npm test does)");
+    const [a, b] = pair<number>();
+    const round = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        const fut = new Future<number>();
+        a.send(fut);
+        b.receive().setResult(i);
+        assert.equal(fut.wait(), i);
+      }
+    };
+    round(1000); // code and feedback, before the measurement
+    gc?.();
+    const before = process.memoryUsage().heapUsed;
+    round(100_000);
+    gc?.();
+    const grown = process.memoryUsage().heapUsed - before;
+    // Each completed future used to leave its entry's room in a WeakMap's table (~8 MB for these).
+    assert.ok(grown < 2 * 1024 * 1024, `the heap grew by ${grown} bytes`);
+    a.close();
+    b.close();
+  });
+});
+
 describe("links: closing", () => {
   it("after close(): queued futures are received first, then LinkClosedError; unreceived ones break; received ones still complete", T, () => {
     const [a, b] = pair<number>();

@@ -49,6 +49,7 @@ import {
   alreadyCompleted,
   cloneError,
   errorText,
+  forget,
   host,
   isSharedOwner,
   recordFor,
@@ -983,6 +984,7 @@ function finish(rec: SlotRecord, state: number, value: unknown): void {
   rec.done = true;
   const end = rec.end;
   end.records.delete(rec.slot);
+  forget(rec.fut);
   Atomics.and(end.words, end.layout.slotWord(rec.slot) + cells.S_REF, rec.owner ? ~cells.REF_OWNER : ~cells.REF_ADOPTER);
   if (rec.watched) {
     end.watched--;
