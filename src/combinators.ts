@@ -120,7 +120,8 @@ class Collector implements Reaction {
  * Returns the values of all the input futures, in input order. If any input
  * has failed, throws that input's error (among several failed inputs, the
  * first in list order) even while others are pending. Otherwise it would block
- * like `wait()` until all complete (futures that other threads complete), or
+ * like `wait()` until all complete (futures that other threads complete, or
+ * derived from such by `continueWith`/`collectAll`), or
  * — like `wait()` — throws {@link FutureNotCompletedError} at once where
  * blocking could only hang. Use `await Promise.all(futures)` to wait without
  * blocking.
