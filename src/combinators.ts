@@ -158,8 +158,9 @@ export function waitAll(futures: Iterable<Future>, timeoutMs?: number): unknown[
     if (pending === undefined) break;
     // Every pending input must be one that other threads complete, or derived from such (as in wait()).
     const sources = new Set<Slot>();
+    const known = {};
     for (const i of pending) {
-      const fed = sourcesOf(inputs[i] as Future);
+      const fed = sourcesOf(inputs[i] as Future, known);
       if (fed === undefined) {
         throw new FutureNotCompletedError(
           `waitAll() cannot block: the future at index ${i} is pending and only this thread ` +

@@ -198,7 +198,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
     child._state = callback;
     const state = this._state;
     // Completed, shared or derived-by-then: through _register. A plain pending future or a pending
-    // continueWith child (a chain link) takes its first callback right here (chains ~15% faster).
+    // continueWith child (a chain link) takes its first callback right here (chains 7–12% faster than
+    // through _register, 2–3% faster than through enqueue, whose first branch this repeats).
     if (typeof state === "number" && state !== PENDING) this._register(child);
     else if (this._value === undefined) this._value = child;
     else enqueue(this, child);
@@ -428,14 +429,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
  * The pending futures that other threads complete and whose completion
  * completes `fut` (`fut` itself if it is shared; for a derived future, the
  * shared futures that feed it), or `undefined` if there are none: then only
- * this thread can complete it, and blocking would wait forever.
+ * this thread can complete it, and blocking would wait forever. Callers
+ * that ask for several futures at once pass one `known` object, so that the
+ * thread's pending shared futures are listed once, not once per future.
  *
  * @internal
  */
-export function sourcesOf(fut: Future): Slot[] | undefined {
+export function sourcesOf(fut: Future, known: { shared?: Slot[] } = {}): Slot[] | undefined {
   if (isShared(fut._state)) return [fut];
-  const hooks = remoteIfAny();
-  const sources = hooks === undefined ? [] : feeding(hooks.pendingShared(), fut);
+  const sources = feeding((known.shared ??= remoteIfAny()?.pendingShared() ?? []), fut);
   return sources.length > 0 ? sources : undefined;
 }
 

@@ -11,13 +11,14 @@ import { fileURLToPath } from "node:url";
 const workloads = ["create-complete-read", "fan-out", "chain/1000", "collect"];
 const rows = ["create-complete-read", "fan-out/addDoneCallback", "fan-out/continueWith", "chain/1000", "collect"];
 
+const run = fileURLToPath(new URL("../bench/run.js", import.meta.url));
+
 interface Report {
   results: { workload: string; torchFutures: number; native: number; ratio: number }[];
 }
 
 describe("benchmark", () => {
   it("runs every timed workload on both sides with the checksums checked", () => {
-    const run = fileURLToPath(new URL("../bench/run.js", import.meta.url));
     const result = spawnSync(process.execPath, ["--expose-gc", run, ...workloads], {
       encoding: "utf8",
       env: { ...process.env, BENCH_QUICK: "1" },
@@ -38,7 +39,6 @@ describe("benchmark", () => {
   });
 
   it("rejects an unknown workload with the list of known ones", () => {
-    const run = fileURLToPath(new URL("../bench/run.js", import.meta.url));
     const result = spawnSync(process.execPath, ["--expose-gc", run, "nope"], { encoding: "utf8", timeout: 20_000 });
     assert.equal(result.status, 2);
     assert.match(result.stderr, /Unknown workload "nope"\. Choose from: create-complete-read, fan-out, chain/);
