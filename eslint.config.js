@@ -31,4 +31,6 @@ export default tseslint.config(
     },
   },
   { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
+  // Plain Node.js scripts that run before the build (npm's pre-scripts).
+  { files: ["scripts/**/*.js"], languageOptions: { globals: { process: "readonly", console: "readonly" } } },
 );

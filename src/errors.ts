@@ -12,6 +12,7 @@
  *
  * @example
  * ```ts
+ * declare const fut: Future<number>;
  * try {
  *   fut.setResult(1);
  * } catch (error) {
@@ -81,6 +82,7 @@ export class DerivedFutureError extends FutureError {}
  *
  * @example
  * ```ts
+ * declare const fut: Future<number>; // shared with another thread
  * try {
  *   fut.wait(100);
  * } catch (e) {
@@ -97,6 +99,7 @@ export class FutureTimeoutError extends FutureError {}
  *
  * @example
  * ```ts
+ * declare const fut: Future<number>; // shared with a worker
  * try {
  *   fut.wait();
  * } catch (e) {

@@ -5,9 +5,9 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -54,5 +54,28 @@ describe("published types", { timeout: 180_000 }, () => {
 
   it("a browser consumer type-checks against dist/ (bundler resolution, DOM types, no Node.js types)", () => {
     check("browser", { module: "ESNext", moduleResolution: "bundler", lib: ["ES2022", "ES2024.SharedMemory", "DOM"], types: [] });
+  });
+
+  // Bundlers drop a module marked side-effect free when nothing it exports is used: the threads
+  // entries install the core's cross-thread hooks on import, and the sentinels are worker scripts.
+  it("sideEffects names every shipped module that does something on import, and nothing that is missing", () => {
+    const pkg = join(dir, "pkg");
+    const listed = (JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")) as { sideEffects: string[] }).sideEffects;
+    assert.ok(Array.isArray(listed), "sideEffects must list the modules with side effects");
+    for (const file of listed) assert.ok(existsSync(join(pkg, file)), `sideEffects lists ${file}, which the build does not produce`);
+    // The threads entries, which install the core's cross-thread hooks when imported.
+    for (const entry of ["./dist/threads/index.js", "./dist/threads/browser.js"]) {
+      assert.ok(listed.includes(entry), `${entry} installs hooks on import but is not in sideEffects`);
+    }
+    const code = (text: string): string => text.split("\n").filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line)).join("\n");
+    // Worker scripts the library starts by URL run only for their effects.
+    const shipped = readdirSync(join(pkg, "dist"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".js"));
+    const scripts = shipped.flatMap((f) =>
+      [...code(readFileSync(join(pkg, "dist", f), "utf8")).matchAll(/new URL\("(\.\.?\/[^"]+\.js)", import\.meta\.url\)/g)].map(
+        (m) => `./${join("dist", dirname(f), m[1] ?? "")}`,
+      ),
+    );
+    assert.ok(scripts.length >= 2, "expected the Node.js and browser sentinel scripts");
+    for (const file of scripts) assert.ok(listed.includes(file), `${file} is a worker script but is not in sideEffects`);
   });
 });

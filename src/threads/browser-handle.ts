@@ -25,6 +25,7 @@ import { adoptHandle, shareFuture } from "./engine.js";
  * @example
  * ```ts
  * // page.ts
+ * const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
  * const fut = new Future<number>();
  * const handle = share(fut);
  * worker.postMessage({ job: "count", result: handle }, handle.transferList);
@@ -52,6 +53,8 @@ export interface FutureHandle<T = unknown> {
    *
    * @example
    * ```ts
+   * declare const worker: Worker, port: MessagePort;
+   * declare const handle: FutureHandle<number>, a: FutureHandle, b: FutureHandle;
    * worker.postMessage(handle, handle.transferList);
    * port.postMessage({ a, b }, [...a.transferList, ...b.transferList]);
    * ```

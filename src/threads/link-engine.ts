@@ -71,6 +71,7 @@ import * as cells from "./shared-cell.js";
  *
  * @example
  * ```ts
+ * import { workerData } from "node:worker_threads";
  * // worker.ts: complete every future main sends, until main closes the link
  * const link = openLink(workerData as LinkHandle<number>);
  * for (;;) {

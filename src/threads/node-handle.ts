@@ -23,13 +23,16 @@ import { adoptHandle, shareFuture, type HandleData } from "./engine.js";
  * @example
  * ```ts
  * // main.ts
+ * import { Worker } from "node:worker_threads";
+ * const worker = new Worker(new URL("./worker.js", import.meta.url));
  * const fut = new Future<number>();
  * const handle = share(fut);
  * worker.postMessage({ job: "count", result: handle }, handle.transferList);
  * console.log(fut.wait(5_000)); // blocks until the worker completes it
  *
  * // worker.ts
- * parentPort.on("message", (msg: { job: string; result: FutureHandle<number> }) => {
+ * import { parentPort } from "node:worker_threads";
+ * parentPort?.on("message", (msg: { job: string; result: FutureHandle<number> }) => {
  *   adopt(msg.result).setResult(42);
  * });
  * ```
@@ -52,6 +55,9 @@ export interface FutureHandle<T = unknown> {
    *
    * @example
    * ```ts
+   * import { Worker } from "node:worker_threads";
+   * declare const worker: Worker, url: URL, port: MessagePort;
+   * declare const handle: FutureHandle<number>, a: FutureHandle, b: FutureHandle;
    * worker.postMessage(handle, handle.transferList);
    * new Worker(url, { workerData: handle, transferList: handle.transferList });
    * port.postMessage({ a, b }, [...a.transferList, ...b.transferList]);
@@ -189,7 +195,8 @@ export function adopt<T>(handle: FutureHandle<T>): Future<T> {
  *
  * @example
  * ```ts
- * parentPort.on("message", (msg: unknown) => {
+ * import { parentPort } from "node:worker_threads";
+ * parentPort?.on("message", (msg: unknown) => {
  *   if (isFutureHandle(msg)) adopt(msg).setResult("done");
  * });
  * ```

@@ -66,9 +66,12 @@ export interface LinkOptions {
  *
  * @example
  * ```ts
+ * import { Worker } from "node:worker_threads";
+ * declare const url: URL;
  * const link = new FutureLink<number>();
  * new Worker(url, { workerData: link.handle, transferList: link.handle.transferList });
  * // worker.ts
+ * import { workerData } from "node:worker_threads";
  * const link = openLink(workerData as LinkHandle<number>);
  * ```
  */
@@ -88,6 +91,8 @@ export interface LinkHandle<Out = unknown, In = Out> {
    *
    * @example
    * ```ts
+   * import type { Worker } from "node:worker_threads";
+   * declare const worker: Worker, link: FutureLink<number>;
    * worker.postMessage({ link: link.handle }, link.handle.transferList);
    * ```
    */
@@ -220,6 +225,8 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    *
    * @example
    * ```ts
+   * import type { Worker } from "node:worker_threads";
+   * declare const worker: Worker;
    * const link = new FutureLink<number>();
    * worker.postMessage(link.handle, link.handle.transferList);
    * ```
@@ -254,6 +261,7 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    *
    * @example
    * ```ts
+   * declare const link: FutureLink<number>;
    * const fut = new Future<number>();
    * link.send(fut);
    * const n = fut.wait(1_000); // the other thread's answer, or FutureTimeoutError
@@ -278,6 +286,7 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    *
    * @example
    * ```ts
+   * import { workerData } from "node:worker_threads";
    * // worker.ts: serve until main closes the link
    * const link = openLink(workerData as LinkHandle<string>);
    * for (;;) {
@@ -299,6 +308,7 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    *
    * @example
    * ```ts
+   * declare const link: FutureLink<number>;
    * for (let fut = link.tryReceive(); fut !== undefined; fut = link.tryReceive()) fut.setResult(0);
    * ```
    */
@@ -315,8 +325,9 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    *
    * @example
    * ```ts
-   * const { value: fut, done } = await link.next();
-   * if (!done) fut.setResult(1);
+   * declare const link: FutureLink<number>;
+   * const next = await link.next();
+   * if (next.done !== true) next.value.setResult(1);
    * ```
    */
   next(): Promise<IteratorResult<Future<In>, undefined>> {
@@ -331,6 +342,8 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    *
    * @example
    * ```ts
+   * declare const link: FutureLink<number>;
+   * declare function compute(): Promise<number>;
    * for await (const fut of link) fut.setResult(await compute());
    * ```
    */
@@ -349,6 +362,7 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    *
    * @example
    * ```ts
+   * declare const link: FutureLink<number>, fut: Future<number>;
    * link.send(fut);
    * link.close();      // fut can still be completed by the other thread
    * fut.wait();
@@ -363,6 +377,7 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    *
    * @example
    * ```ts
+   * declare const link: FutureLink<number>;
    * link.close();
    * link.closed; // true
    * ```
@@ -420,7 +435,9 @@ const links = new WeakMap<LinkEnd, object>();
  *
  * @example
  * ```ts
- * parentPort.on("message", (msg: unknown) => {
+ * import { parentPort } from "node:worker_threads";
+ * declare function serve(link: FutureLink): void;
+ * parentPort?.on("message", (msg: unknown) => {
  *   if (isLinkHandle(msg)) serve(openLink(msg));
  * });
  * ```
