@@ -67,12 +67,14 @@ const ENTRIES = [
   { specifier: "torch-futures", file: "index.ts" },
   { specifier: "torch-futures/threads", file: "threads/index.ts" },
   { specifier: "torch-futures/threads/browser", file: "threads/browser.ts" },
+  { specifier: "torch-futures/rpc", file: "rpc/index.ts" },
 ] as const;
 
 /** The entry points whose names an example in `source` may use without importing them. */
 function entriesFor(source: string): (typeof ENTRIES)[number][] {
   const threads = source.includes("threads/") ? [ENTRIES[/browser/.test(source) ? 2 : 1]] : [];
-  return [ENTRIES[0], ...threads];
+  const rpc = source.includes("rpc/") ? [ENTRIES[3]] : [];
+  return [ENTRIES[0], ...threads, ...rpc];
 }
 
 /** `code` with an import added for each public name it uses but neither imports nor declares. */
