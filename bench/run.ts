@@ -7,6 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chain, DEPTHS } from "./chain.js";
 import { collect } from "./collect.js";
@@ -104,9 +105,10 @@ async function main(): Promise<void> {
   const notes = results.flatMap((r) => r.notes.map((note) => `${r.workload}: ${note}`));
   if (notes.length > 0) console.log(`\n${notes.join("\n")}`);
   const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
-  mkdirSync(dir, { recursive: true });
   // A quick check's figures are not measurements: they never replace the last real run's.
-  const file = `${dir}${QUICK ? "quick" : "latest"}.json`;
+  // BENCH_OUT: another file, so that two checks running at once do not overwrite each other's.
+  const file = process.env.BENCH_OUT ?? `${dir}${QUICK ? "quick" : "latest"}.json`;
+  mkdirSync(dirname(file), { recursive: true });
   const report = {
     node: process.version,
     cores: availableParallelism(),

@@ -81,8 +81,8 @@ def main():
     try:
         rpc.init_rpc("caller", rank=0, world_size=2, rpc_backend_options=options(port, args.tcp))
         seq_calls, seq_rounds, flight, flight_rounds = (20, 1, 200, 1) if args.quick else (2000, 5, 20000, 3)
-        sequential(seq_calls, 0)  # warm-up
-        in_flight(flight)
+        sequential(seq_calls // 10, 0)  # warm-up
+        in_flight(flight // 10)
         round_trip = [sequential(seq_calls, r * seq_calls) for r in range(seq_rounds)]
         per_second = [in_flight(flight) for _ in range(flight_rounds)]
         rpc.shutdown()
