@@ -27,7 +27,16 @@ import { Piscina } from "piscina";
 import { startNatsServer } from "../test/support/nats-server.js";
 import { QUICK, type Result, fmt, median } from "./harness.js";
 
-/** What one peer measured: the medians of its rounds, and the rounds themselves. */
+/**
+ * What one peer measured: the medians of its rounds, and the rounds themselves.
+ *
+ * @example
+ * ```ts
+ * import type { PeerFigures } from "./rpc-peers.js";
+ * declare const ours: PeerFigures, piscina: PeerFigures;
+ * const met = ours.roundTripUs <= piscina.roundTripUs / 10 && ours.perSecond >= 10 * piscina.perSecond;
+ * ```
+ */
 export interface PeerFigures {
   /** Microseconds per call, calls made one after another (each awaited before the next). */
   roundTripUs: number;
@@ -140,7 +149,7 @@ const decode = (data: Uint8Array): number => JSON.parse(decoder.decode(data)) as
 
 /** Answers every request on NATS_SUBJECT with its number + 1, on its own connection. */
 async function respond(url: string): Promise<NatsConnection> {
-  const nc = await connect({ servers: url });
+  const nc = await connect({ servers: url, reconnect: false });
   nc.subscribe(NATS_SUBJECT, {
     callback: (error, msg) => {
       if (error === null) msg.respond(encode(piscinaTask(decode(msg.data))));
@@ -151,7 +160,15 @@ async function respond(url: string): Promise<NatsConnection> {
   return nc;
 }
 
-/** Where the NATS responder runs. */
+/**
+ * Where the NATS responder runs: in this process on its own connection, or in a child process.
+ *
+ * @example
+ * ```ts
+ * import type { NatsResponder } from "./rpc-peers.js";
+ * const where: NatsResponder = "child process";
+ * ```
+ */
 export type NatsResponder = "same process" | "child process";
 
 /** Starts the responder in a child process (this file with `--nats-responder <url>`); resolves once it listens. */
@@ -191,7 +208,8 @@ async function childResponder(url: string): Promise<{ stop(): Promise<void> }> {
 export async function measureNats(url: string, responder: NatsResponder = "same process"): Promise<PeerFigures> {
   const served = responder === "same process" ? await respond(url) : await childResponder(url);
   const stopResponder = (): Promise<void> => ("stop" in served ? served.stop() : served.close());
-  const nc = await connect({ servers: url });
+  // No reconnecting: a connection lost mid-measurement fails it rather than hide in its figures.
+  const nc = await connect({ servers: url, reconnect: false });
   const ask = async (x: number): Promise<number> => decode((await nc.request(NATS_SUBJECT, encode(x), { timeout: NATS_TIMEOUT_MS })).data);
   try {
     return await measure(
@@ -218,7 +236,16 @@ export async function measureNats(url: string, responder: NatsResponder = "same 
   }
 }
 
-/** What bench/torch-rpc.py prints. */
+/**
+ * What bench/torch-rpc.py prints.
+ *
+ * @example
+ * ```ts
+ * import type { TorchFigures } from "./rpc-peers.js";
+ * declare const torch: TorchFigures;
+ * console.log(`torch ${torch.torch}, ${torch.transport}: ${torch.roundTripUs} µs`);
+ * ```
+ */
 export interface TorchFigures extends PeerFigures {
   /** torch.__version__ */
   torch: string;
@@ -227,7 +254,15 @@ export interface TorchFigures extends PeerFigures {
   inFlight: number;
 }
 
-/** Whether `/usr/bin/python3 -c "import torch"` works. */
+/**
+ * Whether `/usr/bin/python3 -c "import torch"` works.
+ *
+ * @example
+ * ```ts
+ * import { torchInstalled } from "./rpc-peers.js";
+ * if (!torchInstalled()) console.log("torch rpc: skipped (python3-torch not installed)");
+ * ```
+ */
 export function torchInstalled(): boolean {
   return spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore", timeout: 120_000 }).status === 0;
 }
@@ -292,7 +327,16 @@ function say(line: string): void {
   console.log(`  ${line}`);
 }
 
-/** Everything measured, as the Results of the rpc-peers workload (a peer that cannot run here is skipped, with a line saying why). */
+/**
+ * Everything measured, as the Results of the rpc-peers workload (a peer that cannot run here is
+ * skipped, with a line saying why). Each row's figure is in `native`; `torchFutures` is NaN.
+ *
+ * @example
+ * ```ts
+ * import { rpcPeers } from "./rpc-peers.js";
+ * for (const r of await rpcPeers()) console.log(`${r.workload}: ${r.native} ${r.unit}`);
+ * ```
+ */
 export async function rpcPeers(): Promise<Result[]> {
   const results: Result[] = [];
   const piscina = await measurePiscina();

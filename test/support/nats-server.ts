@@ -20,7 +20,17 @@ const STOP_GRACE_MS = 2_000;
 /** stderr kept for an error message: the end of it says why a start failed. */
 const KEPT_STDERR = 4_096;
 
-/** A running `nats-server`, as {@link startNatsServer} returns it. */
+/**
+ * A running `nats-server`, as {@link startNatsServer} returns it.
+ *
+ * @example
+ * ```ts
+ * import type { NatsServer } from "./support/nats-server.js";
+ * declare const server: NatsServer;
+ * server.kill("SIGSTOP"); // a server that hangs, for a timeout test
+ * await server.stop();
+ * ```
+ */
 export interface NatsServer {
   /** `nats://127.0.0.1:<port>`, for the client's `servers` option. */
   readonly url: string;
