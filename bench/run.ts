@@ -1,12 +1,13 @@
 /**
  * `npm run bench [-- workload…]`: torch-futures against native Promise.
  * Workloads: create-complete-read, fan-out, chain (or chain/1000, chain/100000,
- * chain/1000000), collect, memory, no-leak, threads. No argument runs them all.
+ * chain/1000000), collect, memory, no-leak, threads, rpc-peers. No argument runs them all.
  *
  * @module
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chain, DEPTHS } from "./chain.js";
 import { collect } from "./collect.js";
@@ -15,6 +16,7 @@ import { fanOut } from "./fan-out.js";
 import { MIN_REP_MS, QUICK, REPS, type Result, fmt } from "./harness.js";
 import { memory } from "./memory.js";
 import { noLeak } from "./no-leak.js";
+import { rpcPeers } from "./rpc-peers.js";
 import { threads } from "./threads.js";
 
 const workloads: Record<string, () => Promise<Result[]>> = {
@@ -26,16 +28,24 @@ const workloads: Record<string, () => Promise<Result[]>> = {
   memory,
   "no-leak": noLeak,
   threads,
+  "rpc-peers": rpcPeers,
 };
-const all = ["create-complete-read", "fan-out", "chain", "collect", "memory", "no-leak", "threads"];
+const all = ["create-complete-read", "fan-out", "chain", "collect", "memory", "no-leak", "threads", "rpc-peers"];
+
+/** A row that holds only a peer's figure (rpc-peers): it has no torch-futures figure, ratio or target to meet. */
+function peerOnly(r: Result): boolean {
+  return Number.isNaN(r.torchFutures);
+}
 
 function ratioText(r: Result): string {
+  if (peerOnly(r)) return "—";
   if (r.ratioKind === "speed-up (native time / ours)") return `${fmt(r.ratio)}× faster`;
   if (r.ratioKind === "ours / native") return `${fmt(r.ratio * 100)}% of native`;
   return "—";
 }
 
 function figure(r: Result, x: number): string {
+  if (Number.isNaN(x)) return "—";
   return r.ratioKind === "heap change, % of start" ? `${x >= 0 ? "+" : ""}${x.toFixed(2)}%` : fmt(x);
 }
 
@@ -72,14 +82,15 @@ async function main(): Promise<void> {
     const got = await run();
     results.push(...got);
     for (const r of got) {
-      console.log(`  ${r.workload}: ${figure(r, r.torchFutures)} vs ${figure(r, r.native)} ${r.unit} (${ratioText(r)}) ${r.met ? "met" : "NOT MET"}`);
+      if (peerOnly(r)) console.log(`  ${r.workload}: ${figure(r, r.native)} ${r.unit}`);
+      else console.log(`  ${r.workload}: ${figure(r, r.torchFutures)} vs ${figure(r, r.native)} ${r.unit} (${ratioText(r)}) ${r.met ? "met" : "NOT MET"}`);
     }
     console.log(`  (${name}: ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   }
   console.log();
   console.log(
     table([
-      ["workload", "unit", "torch-futures", "native Promise", "ratio", "target", "met"],
+      ["workload", "unit", "torch-futures", "native Promise / peer", "ratio", "target", "met"],
       ...results.map((r) => [
         r.workload,
         r.unit,
@@ -87,16 +98,17 @@ async function main(): Promise<void> {
         figure(r, r.native),
         ratioText(r),
         r.target,
-        r.met ? "yes" : "NO",
+        peerOnly(r) ? "—" : r.met ? "yes" : "NO",
       ]),
     ]),
   );
   const notes = results.flatMap((r) => r.notes.map((note) => `${r.workload}: ${note}`));
   if (notes.length > 0) console.log(`\n${notes.join("\n")}`);
   const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
-  mkdirSync(dir, { recursive: true });
   // A quick check's figures are not measurements: they never replace the last real run's.
-  const file = `${dir}${QUICK ? "quick" : "latest"}.json`;
+  // BENCH_OUT: another file, so that two checks running at once do not overwrite each other's.
+  const file = process.env.BENCH_OUT ?? `${dir}${QUICK ? "quick" : "latest"}.json`;
+  mkdirSync(dirname(file), { recursive: true });
   const report = {
     node: process.version,
     cores: availableParallelism(),
