@@ -126,7 +126,7 @@ export function withTimeout<T>(fut: Future<T>, timeoutMs: number, options?: With
   if (!(fut instanceof Future)) {
     throw new TypeError(`withTimeout() expects a Future as its first argument, got ${describeValue(fut)}.`);
   }
-  if (timeoutMs === undefined) {
+  if ((timeoutMs as unknown) === undefined) {
     throw new TypeError("withTimeout() expects a timeout in milliseconds (a number >= 0, or Infinity for none), got undefined.");
   }
   const deadline = deadlineOf(timeoutMs, "withTimeout");
@@ -150,7 +150,11 @@ export function withTimeout<T>(fut: Future<T>, timeoutMs: number, options?: With
         "Wait for it again, or with a longer timeout.",
     ));
   });
-  if (signal !== undefined) race.unlisten = onAbort(signal, () => race.giveUp(signal.reason));
+  if (signal !== undefined) {
+    race.unlisten = onAbort(signal, () => {
+      race.giveUp(signal.reason);
+    });
+  }
   fut._register(race);
   return result;
 }
@@ -211,10 +215,11 @@ class TimeoutRace implements Reaction {
 export function fromPromise<T>(promise: PromiseLike<T>): Future<T> {
   if (promise instanceof Future) return promise;
   const result = new Future<T>();
-  if ((typeof promise !== "object" || promise === null) && typeof promise !== "function") throw notThenable(promise);
+  const candidate: unknown = promise;
+  if ((typeof candidate !== "object" || candidate === null) && typeof candidate !== "function") throw notThenable(promise);
   let then: unknown;
   try {
-    then = promise.then;
+    then = (promise as { then?: unknown }).then;
   } catch (error) {
     // Reading `then` threw: the future fails with it, as Promise.resolve(x) rejects.
     result._state = REJECTED;
@@ -264,7 +269,7 @@ function noop(): void {
  */
 export function checkSignal(signal: unknown, fn: string, required: boolean): AbortSignal | undefined {
   if (signal === undefined && !required) return undefined;
-  if (typeof AbortSignal === "undefined" || !(signal instanceof AbortSignal)) {
+  if (!(signal instanceof AbortSignal)) {
     throw new TypeError(
       `${fn}() expects \`signal\` to be an AbortSignal (from an AbortController, or AbortSignal.timeout()), ` +
         `got ${describeValue(signal)}.`,

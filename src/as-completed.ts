@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { dequeue, enqueue, isDone, isShared, type Reaction, type Slot } from "./callback-queue.js";
+import { dequeue, enqueue, isDone, isShared, type Reaction } from "./callback-queue.js";
 import { FutureNotCompletedError, FutureTimeoutError } from "./errors.js";
 import { Future, deadlineOf } from "./future.js";
 import { remote } from "./remote.js";
 import { toFutureArray } from "./combinators.js";
 import { checkSignal, onAbort, startTimer } from "./abort.js";
-import { blockOnAny } from "./first-of.js";
+import { blockOnAny, type Completed } from "./first-of.js";
 import { describeValue } from "./describe.js";
 
 /**
@@ -33,32 +33,37 @@ export interface AsCompletedOptions {
 }
 
 /**
- * What `asCompleted` returns: the futures in completion order, through
- * `for (const fut of …)` (blocking) or `for await (const fut of …)`. Both
- * read one sequence: each future comes out once, whichever way it is read.
+ * What `asCompleted` returns: `{ index, future }` for each input future in
+ * completion order, through `for (const … of …)` (blocking) or
+ * `for await (const … of …)`. Both read one sequence: each future comes out
+ * once, whichever way it is read.
  *
  * @example
  * ```ts
  * import { Future, asCompleted, type AsCompleted } from "torch-futures";
  * declare const calls: Future<number>[];
  * const each: AsCompleted<Future<number>> = asCompleted(calls);
- * for await (const fut of each) console.log(fut.value());
+ * for await (const { index, future } of each) console.log(index, future.value());
  * ```
  */
-export interface AsCompleted<F extends Future = Future> extends Iterable<F>, AsyncIterable<F> {
+export interface AsCompleted<F extends Future = Future> extends Iterable<Completed<F>>, AsyncIterable<Completed<F>> {
   /** A blocking iterator over the futures as they complete. */
-  [Symbol.iterator](): IterableIterator<F>;
+  [Symbol.iterator](): IterableIterator<Completed<F>, undefined>;
   /** An async iterator over the futures as they complete. */
-  [Symbol.asyncIterator](): AsyncIterableIterator<F>;
+  [Symbol.asyncIterator](): AsyncIterableIterator<Completed<F>, undefined>;
 }
 
 /**
- * Yields the input futures as they complete: first those already complete, in
- * list order, then the others in the order their completions run their
- * callbacks (depth-first, as everywhere in torch) — each future once, however
- * often it was listed. It yields the futures themselves; read each with
- * `value()`. The order is recorded from this call on, whenever the iteration
- * runs.
+ * Yields the input futures as they complete, each as `{ index, future }` (its
+ * first index in the list, and the future; read it with `future.value()`):
+ * first those already complete, in list order, then the others in the order
+ * their completions run their callbacks (depth-first, as everywhere in torch)
+ * — each future once, however often it was listed. The order is recorded from
+ * this call on, whenever the iteration runs.
+ *
+ * Python's `as_completed` yields the futures themselves; here they come
+ * wrapped, with their index, because a `Future` is a thenable: `for await`
+ * (and TypeScript's type for it) would take a yielded future for its value.
  *
  * - `for await (const fut of asCompleted(futures))` never blocks.
  * - `for (const fut of asCompleted(futures))` blocks, like `wait()`, until
@@ -85,12 +90,12 @@ export interface AsCompleted<F extends Future = Future> extends Iterable<F>, Asy
  * const b = new Future<string>();
  * setTimeout(() => b.setResult("b"), 10);
  * setTimeout(() => a.setResult("a"), 20);
- * for await (const fut of asCompleted([a, b])) console.log(fut.value()); // "b", then "a"
+ * for await (const { future } of asCompleted([a, b])) console.log(future.value()); // "b", then "a"
  * ```
  */
 export function asCompleted<F extends Future>(futures: Iterable<F>, options?: AsCompletedOptions): AsCompleted<F> {
   const inputs = toFutureArray(futures, "asCompleted") as F[];
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
+  if (options !== undefined && (typeof (options as unknown) !== "object" || (options as unknown) === null)) {
     throw new TypeError(`asCompleted() expects its options as an object (or undefined), got ${describeValue(options)}.`);
   }
   const deadline = deadlineOf(options?.timeoutMs, "asCompleted");
@@ -107,11 +112,11 @@ const DONE: IteratorResult<never, undefined> = { done: true, value: undefined };
 
 /** The sequence both iterators read: one callback on every pending input, pushing it as it completes. */
 class Completions<F extends Future> implements AsCompleted<F>, Reaction {
-  private declare queue: F[];
+  private declare queue: Completed<F>[];
   private declare head: number;
-  /** The pending inputs that still hold this callback. */
-  private declare readonly waiting: Set<F>;
-  private declare readonly waiters: Waiter<F>[];
+  /** The pending inputs that still hold this callback, and their first index. */
+  private declare readonly waiting: Map<F, number>;
+  private declare readonly waiters: Waiter<Completed<F>>[];
   private declare closed: boolean;
   private declare readonly deadline: number;
   private declare readonly timeoutMs: number | undefined;
@@ -122,7 +127,7 @@ class Completions<F extends Future> implements AsCompleted<F>, Reaction {
   constructor(inputs: readonly F[], deadline: number, timeoutMs: number | undefined, signal: AbortSignal | undefined) {
     this.queue = [];
     this.head = 0;
-    this.waiting = new Set();
+    this.waiting = new Map();
     this.waiters = [];
     this.closed = false;
     this.deadline = deadline;
@@ -131,21 +136,22 @@ class Completions<F extends Future> implements AsCompleted<F>, Reaction {
     this.stopTimer = undefined;
     this.unlisten = undefined;
     const seen = new Set<F>();
-    for (const input of inputs) {
+    for (let index = 0; index < inputs.length; index++) {
+      const input = inputs[index] as F;
       if (seen.has(input)) continue;
       seen.add(input);
       if (isDone(input._state)) {
-        this.queue.push(input);
+        this.queue.push({ index, future: input });
         continue;
       }
-      this.waiting.add(input);
+      this.waiting.set(input, index);
       enqueue(input, this);
       if (isShared(input._state)) remote().watch(input);
     }
   }
 
-  [Symbol.iterator](): IterableIterator<F> {
-    const iterator: IterableIterator<F> = {
+  [Symbol.iterator](): IterableIterator<Completed<F>, undefined> {
+    const iterator: IterableIterator<Completed<F>, undefined> = {
       next: () => this.nextSync(),
       return: () => {
         this.close();
@@ -156,8 +162,8 @@ class Completions<F extends Future> implements AsCompleted<F>, Reaction {
     return iterator;
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<F> {
-    const iterator: AsyncIterableIterator<F> = {
+  [Symbol.asyncIterator](): AsyncIterableIterator<Completed<F>, undefined> {
+    const iterator: AsyncIterableIterator<Completed<F>, undefined> = {
       next: () => this.nextAsync(),
       return: () => {
         this.close();
@@ -168,9 +174,11 @@ class Completions<F extends Future> implements AsCompleted<F>, Reaction {
     return iterator;
   }
 
-  _run(parent: Slot): void {
-    if (!this.waiting.delete(parent as F)) return;
-    this.queue.push(parent as F);
+  _run(parent: F): void {
+    const index = this.waiting.get(parent);
+    if (index === undefined) return;
+    this.waiting.delete(parent);
+    this.queue.push({ index, future: parent });
     const waiter = this.waiters.shift();
     if (waiter !== undefined) waiter.resolve({ done: false, value: this.take() });
     // The last one out: a second next() still waiting gets the end.
@@ -182,12 +190,12 @@ class Completions<F extends Future> implements AsCompleted<F>, Reaction {
     return undefined;
   }
 
-  private nextSync(): IteratorResult<F, undefined> {
+  private nextSync(): IteratorResult<Completed<F>, undefined> {
     for (let blocked = false; ; blocked = true) {
       const ready = this.ready();
       if (ready !== undefined) return ready;
       if (blocked && performance.now() >= this.deadline) throw this.fail(this.timeoutError());
-      if (!blockOnAny([...this.waiting], this.deadline, false)) {
+      if (!blockOnAny([...this.waiting.keys()], this.deadline, false)) {
         throw new FutureNotCompletedError(
           "asCompleted(): the blocking iterator cannot block: every future left is pending and only this thread " +
             "can complete them, so blocking would wait forever. Use `for await (const fut of asCompleted(futures))`.",
@@ -196,16 +204,16 @@ class Completions<F extends Future> implements AsCompleted<F>, Reaction {
     }
   }
 
-  private nextAsync(): Promise<IteratorResult<F, undefined>> {
+  private nextAsync(): Promise<IteratorResult<Completed<F>, undefined>> {
     // Earlier next() calls still waiting come first.
     if (this.waiters.length === 0) {
       try {
         const ready = this.ready();
         if (ready !== undefined) return Promise.resolve(ready);
       } catch (error) {
-        return Promise.reject(error as Error);
+        return rejected(error);
       }
-      if (performance.now() >= this.deadline) return Promise.reject(this.fail(this.timeoutError()));
+      if (performance.now() >= this.deadline) return rejected(this.fail(this.timeoutError()));
     }
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
@@ -226,7 +234,7 @@ class Completions<F extends Future> implements AsCompleted<F>, Reaction {
   }
 
   /** The next step if it needs no waiting (a future, the end, or the signal's abort); else `undefined`. */
-  private ready(): IteratorResult<F, undefined> | undefined {
+  private ready(): IteratorResult<Completed<F>, undefined> | undefined {
     if (this.closed) return DONE;
     if (this.signal?.aborted === true) throw this.fail(this.signal.reason);
     if (this.head < this.queue.length) return { done: false, value: this.take() };
@@ -237,14 +245,14 @@ class Completions<F extends Future> implements AsCompleted<F>, Reaction {
     return undefined;
   }
 
-  private take(): F {
-    const fut = this.queue[this.head] as F;
-    this.queue[this.head++] = undefined as unknown as F;
+  private take(): Completed<F> {
+    const next = this.queue[this.head] as Completed<F>;
+    this.queue[this.head++] = undefined as unknown as Completed<F>;
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;
     }
-    return fut;
+    return next;
   }
 
   private timeoutError(): FutureTimeoutError {
@@ -277,11 +285,17 @@ class Completions<F extends Future> implements AsCompleted<F>, Reaction {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const fut of this.waiting) dequeue(fut, this);
+    for (const fut of this.waiting.keys()) dequeue(fut, this);
     this.waiting.clear();
     this.queue = [];
     this.head = 0;
     this.endAsyncWait();
     for (const waiter of this.waiters.splice(0)) waiter.resolve(DONE);
   }
+}
+
+/** A promise rejected with `error`, whatever it is (a signal's reason need not be an Error). */
+// eslint-disable-next-line @typescript-eslint/require-await -- async only to turn the throw into a rejection
+async function rejected(error: unknown): Promise<never> {
+  throw error;
 }

@@ -69,19 +69,21 @@ export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeo
 const RULES: readonly string[] = [FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED];
 
 /**
- * The value of `collectAny(futures)`: the first input to complete and its
- * index in the input list.
+ * A completed input future and its index in the input list: the value of
+ * `collectAny(futures)`, and what `asCompleted(futures)` yields.
  *
  * @example
  * ```ts
- * import { Future, collectAny, type FirstCompleted } from "torch-futures";
+ * import { Future, collectAny, type Completed } from "torch-futures";
  * declare const calls: Future<number>[];
- * const first: FirstCompleted<Future<number>> = await collectAny(calls);
+ * const first: Completed<Future<number>> = await collectAny(calls);
  * first.future.value(); // its value (or its error, thrown)
  * ```
  */
-export interface FirstCompleted<F extends Future = Future> {
+export interface Completed<F extends Future = Future> {
+  /** The future's index in the input list (its first, if it was listed more than once). */
   readonly index: number;
+  /** The future itself, completed: read it with `value()`. */
   readonly future: F;
 }
 
@@ -191,10 +193,10 @@ export interface WaitForAsyncOptions extends WaitForOptions {
  * first.value().future.value(); // "b wins"
  * ```
  */
-export function collectAny<F extends Future>(futures: Iterable<F>): Future<FirstCompleted<F>> {
+export function collectAny<F extends Future>(futures: Iterable<F>): Future<Completed<F>> {
   const inputs = toFutureArray(futures, "collectAny") as F[];
   if (inputs.length === 0) throw emptyError("collectAny");
-  const result = new Future<FirstCompleted<F>>();
+  const result = new Future<Completed<F>>();
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i] as F;
     if (isDone(input._state)) {
@@ -222,13 +224,13 @@ class AnyRace implements Reaction {
     this.result = result;
   }
 
-  _run(parent: Slot): void {
+  _run(parent: Future): void {
     // A later input completing within the same drain (or one listed twice) finds it won already.
     if (isDone(this.result._state)) return;
     const inputs = this.inputs;
     this.inputs = [];
     for (const input of inputs) if (!isDone(input._state)) dequeue(input, this);
-    settleInLoop(this.result, FULFILLED, { index: inputs.indexOf(parent as Future), future: parent });
+    settleInLoop(this.result, FULFILLED, { index: inputs.indexOf(parent), future: parent });
   }
 
   _completes(): Slot {
@@ -364,7 +366,7 @@ export function waitForAsync<F extends Future>(
   const inputs = toFutureArray(futures, "waitForAsync") as F[];
   const { rule, deadline } = checkOptions(options, "waitForAsync");
   const signal = checkSignal(options?.signal, "waitForAsync", false);
-  if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
+  if (signal?.aborted === true) return rejected(signal.reason);
   const split = new Split(new Set(inputs));
   if (split.met(rule) || performance.now() >= deadline) return Promise.resolve(split.result());
   return new Promise((resolve, reject) => {
@@ -440,9 +442,9 @@ class SetWaiter<F extends Future> implements Reaction {
     this.unlisten = noop;
   }
 
-  _run(parent: Slot): void {
+  _run(parent: F): void {
     if (this.finished) return;
-    this.split.add(parent as F);
+    this.split.add(parent);
     if (this.split.met(this.rule)) this.finish(false, undefined);
   }
 
@@ -460,6 +462,12 @@ class SetWaiter<F extends Future> implements Reaction {
     if (aborted) this.reject(reason);
     else this.resolve(this.split.result());
   }
+}
+
+/** A promise rejected with `error`, whatever it is (a signal's reason need not be an Error). */
+// eslint-disable-next-line @typescript-eslint/require-await -- async only to turn the throw into a rejection
+async function rejected(error: unknown): Promise<never> {
+  throw error;
 }
 
 function noop(): void {
@@ -493,7 +501,7 @@ export function blockOnAny(pending: readonly Future[], deadline: number, all: bo
 
 function checkOptions(options: WaitForOptions | undefined, fn: string): { rule: ReturnWhen; deadline: number } {
   if (options === undefined) return { rule: ALL_COMPLETED, deadline: Infinity };
-  if (typeof options !== "object" || options === null) {
+  if (typeof (options as unknown) !== "object" || (options as unknown) === null) {
     throw new TypeError(`${fn}() expects its options as an object (or undefined), got ${describeValue(options)}.`);
   }
   const rule = options.returnWhen ?? ALL_COMPLETED;

@@ -22,7 +22,7 @@ export {
   waitAny,
   waitFor,
   waitForAsync,
-  type FirstCompleted,
+  type Completed,
   type FirstValue,
   type ReturnWhen,
   type ValueOf,
