@@ -397,7 +397,8 @@ class Split<F extends Future> {
   }
 
   add(fut: F): void {
-    if (isDone(fut._state)) {
+    // done(), not the state: a shared future may hold a completion another thread made (a timeout of 0 sees it).
+    if (fut.done()) {
       this.pending.delete(fut);
       this.done.add(fut);
       if (fut._state === REJECTED) this.failed = true;

@@ -361,4 +361,22 @@ describe("waiting on many futures across threads", () => {
     assert.equal((await all).done.size, 2);
     await Promise.all(agents.map((agent) => agent.exited));
   });
+
+  it("waitFor over shared futures returns what is done when its timeout passes; collectAny(...).wait() blocks", T, async () => {
+    const a = new Future<number>();
+    const b = new Future<number>();
+    const ha = share(a);
+    const hb = share(b);
+    const agents = [
+      new Agent({ kind: "result", handle: ha, delayMs: 300, value: 1 }, ha.transferList),
+      new Agent({ kind: "result", handle: hb, delayMs: 300, value: 2 }, hb.transferList),
+    ];
+    const early = waitFor([a, b], { timeoutMs: 50 });
+    assert.equal(early.done.size, 0);
+    assert.equal(early.pending.size, 2);
+    const { ms, value } = timed(() => collectAny([a, b]).wait(10_000));
+    assert.ok(ms >= 150, `wait() returned after ${ms} ms`);
+    assert.ok(value !== undefined && [a, b].includes(value.future));
+    await Promise.all(agents.map((agent) => agent.exited));
+  });
 });
