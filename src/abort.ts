@@ -257,8 +257,23 @@ function notThenable(value: unknown): TypeError {
   );
 }
 
-function noop(): void {
+/**
+ * Does nothing: the cleanup of a wait that had no timer or listener to undo.
+ *
+ * @internal
+ */
+export function noop(): void {
   // Nothing to clean up.
+}
+
+/**
+ * A promise rejected with `error`, whatever it is (a signal's reason need not be an Error).
+ *
+ * @internal
+ */
+// eslint-disable-next-line @typescript-eslint/require-await -- async only to turn the throw into a rejection
+export async function rejected(error: unknown): Promise<never> {
+  throw error;
 }
 
 /**

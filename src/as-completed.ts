@@ -9,7 +9,7 @@ import { FutureNotCompletedError, FutureTimeoutError } from "./errors.js";
 import { Future, deadlineOf } from "./future.js";
 import { remote } from "./remote.js";
 import { toFutureArray } from "./combinators.js";
-import { checkSignal, onAbort, startTimer } from "./abort.js";
+import { checkSignal, onAbort, rejected, startTimer } from "./abort.js";
 import { blockOnAny, type Completed } from "./first-of.js";
 import { describeValue } from "./describe.js";
 
@@ -292,10 +292,4 @@ class Completions<F extends Future> implements AsCompleted<F>, Reaction {
     this.endAsyncWait();
     for (const waiter of this.waiters.splice(0)) waiter.resolve(DONE);
   }
-}
-
-/** A promise rejected with `error`, whatever it is (a signal's reason need not be an Error). */
-// eslint-disable-next-line @typescript-eslint/require-await -- async only to turn the throw into a rejection
-async function rejected(error: unknown): Promise<never> {
-  throw error;
 }

@@ -11,7 +11,7 @@ import { FutureNotCompletedError, FutureTimeoutError } from "./errors.js";
 import { Future, deadlineOf, sourcesOf } from "./future.js";
 import { remote } from "./remote.js";
 import { toFutureArray } from "./combinators.js";
-import { checkSignal, onAbort, startTimer } from "./abort.js";
+import { checkSignal, noop, onAbort, rejected, startTimer } from "./abort.js";
 import { describeValue } from "./describe.js";
 
 const PENDING_DERIVED: typeof states.PENDING_DERIVED = 1;
@@ -463,16 +463,6 @@ class SetWaiter<F extends Future> implements Reaction {
     if (aborted) this.reject(reason);
     else this.resolve(this.split.result());
   }
-}
-
-/** A promise rejected with `error`, whatever it is (a signal's reason need not be an Error). */
-// eslint-disable-next-line @typescript-eslint/require-await -- async only to turn the throw into a rejection
-async function rejected(error: unknown): Promise<never> {
-  throw error;
-}
-
-function noop(): void {
-  // Nothing to clean up.
 }
 
 /**

@@ -10,31 +10,8 @@ import {
   fromPromise,
   withTimeout,
 } from "../src/index.js";
+import { callbackCount, countedSignal } from "./waits-kit.js";
 
-function callbackCount(fut: Future): number {
-  const cbs = fut._value;
-  if (cbs === undefined) return 0;
-  return Array.isArray(cbs) ? (cbs[0] as number) - 1 : 1;
-}
-
-/** A real AbortController's signal whose listeners are counted. */
-function countedSignal(): { controller: AbortController; listeners: () => number } {
-  const controller = new AbortController();
-  const signal = controller.signal;
-  let count = 0;
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((type: string, fn: EventListener, options?: AddEventListenerOptions) => {
-    assert.equal(options?.once, true);
-    count++;
-    add(type, fn, options);
-  }) as typeof signal.addEventListener;
-  signal.removeEventListener = ((type: string, fn: EventListener) => {
-    count--;
-    remove(type, fn);
-  }) as typeof signal.removeEventListener;
-  return { controller, listeners: () => count };
-}
 
 describe("failOnAbort", () => {
   it("fails the future with the signal's reason when it aborts", () => {

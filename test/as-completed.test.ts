@@ -15,13 +15,8 @@ import {
   collectAny,
   waitFor,
 } from "../src/index.js";
+import { callbackCount, countedSignal } from "./waits-kit.js";
 import { modelCompletionOrder, modelRuleMet, modelWinner, type Outcome, type Scenario } from "./first-of-model.js";
-
-function callbackCount(fut: Future): number {
-  const cbs = fut._value;
-  if (cbs === undefined) return 0;
-  return Array.isArray(cbs) ? (cbs[0] as number) - 1 : 1;
-}
 
 const scenario: fc.Arbitrary<Scenario> = fc
   .integer({ min: 1, max: 7 })
@@ -198,18 +193,7 @@ describe("asCompleted", () => {
   });
 
   it("a long-lived signal used by 10,000 iterations has no listeners left", async () => {
-    const signal = new AbortController().signal;
-    let listeners = 0;
-    const add = signal.addEventListener.bind(signal);
-    const remove = signal.removeEventListener.bind(signal);
-    signal.addEventListener = ((type: string, fn: EventListener, options?: AddEventListenerOptions) => {
-      listeners++;
-      add(type, fn, options);
-    }) as typeof signal.addEventListener;
-    signal.removeEventListener = ((type: string, fn: EventListener) => {
-      listeners--;
-      remove(type, fn);
-    }) as typeof signal.removeEventListener;
+    const { signal, listeners } = countedSignal();
     for (let i = 0; i < 10_000; i++) {
       const a = new Future<number>();
       const it = asCompleted([a, new Future<number>()], { signal })[Symbol.asyncIterator]();
@@ -218,7 +202,7 @@ describe("asCompleted", () => {
       assert.equal((await step).value?.index, 0);
       await it.return?.();
     }
-    assert.equal(listeners, 0);
+    assert.equal(listeners(), 0);
   });
 
   it("concurrent next() calls each get a future, then the end", async () => {

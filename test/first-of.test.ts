@@ -19,13 +19,7 @@ import {
 } from "../src/index.js";
 import { share } from "../src/threads/index.js";
 import { Agent, timed } from "./threads/harness.js";
-
-/** How many callbacks a pending future holds (its slot: nothing, one entry, or a counted list). */
-function callbackCount(fut: Future): number {
-  const cbs = fut._value;
-  if (cbs === undefined) return 0;
-  return Array.isArray(cbs) ? (cbs[0] as number) - 1 : 1;
-}
+import { callbackCount, countedSignal } from "./waits-kit.js";
 
 function failed(error: unknown): Future<never> {
   const fut = new Future<never>();
@@ -268,19 +262,7 @@ describe("waitForAsync", () => {
   });
 
   it("a long-lived signal used by 10,000 waits has no listeners left", async () => {
-    const controller = new AbortController();
-    const signal = controller.signal;
-    let listeners = 0;
-    const add = signal.addEventListener.bind(signal);
-    const remove = signal.removeEventListener.bind(signal);
-    signal.addEventListener = ((type: string, fn: EventListener, options?: AddEventListenerOptions) => {
-      listeners++;
-      add(type, fn, options);
-    }) as typeof signal.addEventListener;
-    signal.removeEventListener = ((type: string, fn: EventListener) => {
-      listeners--;
-      remove(type, fn);
-    }) as typeof signal.removeEventListener;
+    const { signal, listeners } = countedSignal();
     const long = new Future<number>();
     for (let i = 0; i < 10_000; i++) {
       const fut = new Future<number>();
@@ -288,7 +270,7 @@ describe("waitForAsync", () => {
       fut.setResult(i);
       assert.equal((await wait).done.has(fut), true);
     }
-    assert.equal(listeners, 0);
+    assert.equal(listeners(), 0);
     assert.equal(callbackCount(long), 0);
   });
 
@@ -303,6 +285,17 @@ describe("waitForAsync", () => {
 
 describe("waiting on many futures across threads", () => {
   const T = { timeout: 30_000 };
+
+  /** Two shared futures, each completed by its own worker: `a` with 1 after `msA`, `b` with 2 after `msB`. */
+  function fromWorkers(msA: number, msB: number): { a: Future<number>; b: Future<number>; exited: Promise<unknown> } {
+    const agents = [msA, msB].map((delayMs, i) => {
+      const fut = new Future<number>();
+      const handle = share(fut);
+      return { fut, agent: new Agent({ kind: "result", handle, delayMs, value: i + 1 }, handle.transferList) };
+    });
+    const [a, b] = agents.map(({ fut }) => fut) as [Future<number>, Future<number>];
+    return { a, b, exited: Promise.all(agents.map(({ agent }) => agent.exited)) };
+  }
 
   it("waitAny blocks until a worker completes one of the shared futures", T, async () => {
     const local = new Future<string>();
@@ -326,31 +319,17 @@ describe("waiting on many futures across threads", () => {
   });
 
   it("waitFor(FIRST_COMPLETED) and the blocking asCompleted block until the worker completes", T, async () => {
-    const a = new Future<number>();
-    const b = new Future<number>();
-    const ha = share(a);
-    const hb = share(b);
-    const agents = [
-      new Agent({ kind: "result", handle: hb, delayMs: 100, value: 2 }, hb.transferList),
-      new Agent({ kind: "result", handle: ha, delayMs: 600, value: 1 }, ha.transferList),
-    ];
+    const { a, b, exited } = fromWorkers(600, 100);
     const each = asCompleted([a, b]);
     const { done, pending } = waitFor([a, b], { returnWhen: FIRST_COMPLETED, timeoutMs: 10_000 });
     assert.deepEqual([...done], [b]);
     assert.deepEqual([...pending], [a]);
     assert.deepEqual([...each].map(({ future }) => future.value()), [2, 1]);
-    await Promise.all(agents.map((agent) => agent.exited));
+    await exited;
   });
 
   it("await collectAny, waitForAsync and for-await asCompleted resolve for shared futures", T, async () => {
-    const a = new Future<number>();
-    const b = new Future<number>();
-    const ha = share(a);
-    const hb = share(b);
-    const agents = [
-      new Agent({ kind: "result", handle: ha, delayMs: 100, value: 1 }, ha.transferList),
-      new Agent({ kind: "result", handle: hb, delayMs: 400, value: 2 }, hb.transferList),
-    ];
+    const { a, b, exited } = fromWorkers(100, 400);
     const each = asCompleted([b, a]);
     const all = waitForAsync([a, b]);
     const { index } = await collectAny([b, a]);
@@ -359,24 +338,17 @@ describe("waiting on many futures across threads", () => {
     for await (const { future } of each) seen.push(future.value());
     assert.deepEqual(seen, [1, 2]);
     assert.equal((await all).done.size, 2);
-    await Promise.all(agents.map((agent) => agent.exited));
+    await exited;
   });
 
   it("waitFor over shared futures returns what is done when its timeout passes; collectAny(...).wait() blocks", T, async () => {
-    const a = new Future<number>();
-    const b = new Future<number>();
-    const ha = share(a);
-    const hb = share(b);
-    const agents = [
-      new Agent({ kind: "result", handle: ha, delayMs: 300, value: 1 }, ha.transferList),
-      new Agent({ kind: "result", handle: hb, delayMs: 300, value: 2 }, hb.transferList),
-    ];
+    const { a, b, exited } = fromWorkers(300, 300);
     const early = waitFor([a, b], { timeoutMs: 50 });
     assert.equal(early.done.size, 0);
     assert.equal(early.pending.size, 2);
     const { ms, value } = timed(() => collectAny([a, b]).wait(10_000));
     assert.ok(ms >= 150, `wait() returned after ${ms} ms`);
     assert.ok(value !== undefined && [a, b].includes(value.future));
-    await Promise.all(agents.map((agent) => agent.exited));
+    await exited;
   });
 });
