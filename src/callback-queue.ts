@@ -120,8 +120,8 @@ export function enqueue(fut: Slot, entry: Entry): void {
 }
 
 /**
- * Removes the first registration of `entry` from a pending future's slot, if
- * it is there, keeping the others in order: a combinator that has finished
+ * Removes one registration of `entry` from a pending future's slot, if it is
+ * there, keeping the others in order: a combinator that has finished
  * (`collectAny`'s winner found, a wait given up) takes its callbacks off the
  * inputs that are still pending, so a long-lived future does not collect them.
  * Never called on a completed future, whose slot holds its result. A list left
@@ -135,9 +135,10 @@ export function dequeue(fut: Slot, entry: Entry): void {
   }
   if (!Array.isArray(cbs)) return;
   const end = cbs[0] as number;
-  let i = 1;
-  while (i < end && cbs[i] !== entry) i++;
-  if (i === end) return;
+  // From the end: a combinator's entry is among the latest on a long-lived future.
+  let i = end - 1;
+  while (i > 0 && cbs[i] !== entry) i--;
+  if (i === 0) return;
   if (end === 2) {
     fut._value = undefined;
     return;

@@ -3,6 +3,7 @@
 // futures another thread completes.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   ALL_COMPLETED,
   DerivedFutureError,
@@ -119,6 +120,38 @@ describe("collectAny", () => {
     assert.equal(callbackCount(loser), 3);
     loser.setResult(0);
     assert.deepEqual(order, [1, 2, 3]);
+  });
+
+  it("property: races won elsewhere leave a future's own callbacks, in order, and nothing else", () => {
+    // Each step registers a callback, or races the future (listed 1–3 times) against another that wins at once or later.
+    const step = fc.oneof(
+      fc.constant({ t: "cb" as const }),
+      fc.record({ t: fc.constant("race" as const), copies: fc.integer({ min: 1, max: 3 }), winNow: fc.boolean() }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 30 }), (steps) => {
+        const fut = new Future<number>();
+        const ran: number[] = [];
+        const later: Future<number>[] = [];
+        let cbs = 0;
+        for (const s of steps) {
+          if (s.t === "cb") {
+            const n = cbs++;
+            fut.addDoneCallback(() => ran.push(n));
+            continue;
+          }
+          const other = new Future<number>();
+          collectAny([...Array<Future<number>>(s.copies).fill(fut), other]);
+          if (s.winNow) other.setResult(0);
+          else later.push(other);
+        }
+        for (const other of later) other.setResult(0);
+        assert.equal(callbackCount(fut), cbs);
+        fut.setResult(1);
+        assert.deepEqual(ran, [...Array(cbs).keys()]);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("bad input is a TypeError and registers nothing", () => {
