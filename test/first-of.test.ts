@@ -18,7 +18,8 @@ import {
   waitFor,
   waitForAsync,
 } from "../src/index.js";
-import { share } from "../src/threads/index.js";
+import { FutureLink, share, type LinkHandle } from "../src/threads/index.js";
+import { LinkAgent } from "./threads/link-agent.js";
 import { Agent, timed } from "./threads/harness.js";
 import { callbackCount, countedSignal } from "./waits-kit.js";
 
@@ -383,5 +384,32 @@ describe("waiting on many futures across threads", () => {
     assert.ok(ms >= 150, `wait() returned after ${ms} ms`);
     assert.ok(value !== undefined && [a, b].includes(value.future));
     await exited;
+  });
+
+  it("over FutureLink futures: waitAny blocks for the one the worker completes; asCompleted and collectAny resolve", T, async () => {
+    const link = new FutureLink<number>();
+    const handle = link.handle as LinkHandle;
+    const actions = [{ do: "hold" as const }, { do: "later" as const, ms: 200, value: 5 }];
+    const agent = new LinkAgent({ kind: "serve", handle, how: "for-await", actions }, handle.transferList);
+    const sent = (): Future<number> => {
+      const fut = new Future<number>();
+      link.send(fut);
+      return fut;
+    };
+    const held = sent();
+    const { ms, value } = timed(() => waitAny([held, sent()], 10_000));
+    assert.deepEqual(value, { index: 1, value: 5 });
+    assert.ok(ms >= 150, `waitAny() returned after ${ms} ms`);
+    const c = sent();
+    const d = sent();
+    const seen: number[] = [];
+    for await (const { future } of asCompleted([held, c, d], { timeoutMs: 10_000 })) {
+      seen.push(future.value());
+      if (seen.length === 2) break;
+    }
+    assert.deepEqual(seen.sort(), [4, 9]);
+    assert.equal((await collectAny([held, c])).index, 1);
+    assert.equal(callbackCount(held), 0);
+    await agent.worker.terminate();
   });
 });
