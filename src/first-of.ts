@@ -99,7 +99,9 @@ export interface Completed<F extends Future = Future> {
  * ```
  */
 export interface FirstValue<V = unknown> {
+  /** The index of the first future to complete (its first, if it was listed more than once). */
   readonly index: number;
+  /** Its value. */
   readonly value: V;
 }
 
@@ -127,7 +129,12 @@ export type ValueOf<F> = F extends Future<infer V> ? V : never;
  * ```
  */
 export interface WaitForResult<F extends Future = Future> {
+  /**
+   * The completed futures: in list order from `waitFor`; from `waitForAsync`, those complete at
+   * the call in list order, then the others in completion order.
+   */
   readonly done: Set<F>;
+  /** The futures still pending, in list order. */
   readonly pending: Set<F>;
 }
 
