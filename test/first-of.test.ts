@@ -348,6 +348,8 @@ describe("waiting on many futures across threads", () => {
     const handle = share(fut);
     const agent = new Agent({ kind: "result", handle, delayMs: 300, value: 1 }, handle.transferList);
     assert.throws(() => waitAny([fut], 50), FutureTimeoutError);
+    assert.throws(() => [...asCompleted([fut], { timeoutMs: 50 })], FutureTimeoutError);
+    assert.equal(callbackCount(fut), 0);
     assert.deepEqual(waitAny([fut], 10_000), { index: 0, value: 1 });
     await agent.exited;
   });
