@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- workload…]`: torch-futures against native Promise.
  * Workloads: create-complete-read, fan-out, chain (or chain/1000, chain/100000,
- * chain/1000000), collect, memory, no-leak, threads, rpc-peers. No argument runs them all.
+ * chain/1000000), collect, first-of, memory, no-leak, threads, rpc-peers. No argument runs them all.
  *
  * @module
  */
@@ -13,6 +13,7 @@ import { chain, DEPTHS } from "./chain.js";
 import { collect } from "./collect.js";
 import { createCompleteRead } from "./create-complete-read.js";
 import { fanOut } from "./fan-out.js";
+import { firstOf } from "./first-of.js";
 import { MIN_REP_MS, QUICK, REPS, type Result, fmt } from "./harness.js";
 import { memory } from "./memory.js";
 import { noLeak } from "./no-leak.js";
@@ -25,12 +26,13 @@ const workloads: Record<string, () => Promise<Result[]>> = {
   chain: () => chain(),
   ...Object.fromEntries(DEPTHS.map((d) => [`chain/${d}`, () => chain(d)])),
   collect,
+  "first-of": firstOf,
   memory,
   "no-leak": noLeak,
   threads,
   "rpc-peers": rpcPeers,
 };
-const all = ["create-complete-read", "fan-out", "chain", "collect", "memory", "no-leak", "threads", "rpc-peers"];
+const all = ["create-complete-read", "fan-out", "chain", "collect", "first-of", "memory", "no-leak", "threads", "rpc-peers"];
 
 /** A row that holds only a peer's figure (rpc-peers): it has no torch-futures figure, ratio or target to meet. */
 function peerOnly(r: Result): boolean {

@@ -6,6 +6,7 @@ import * as addDoneCallback from "./add-done-callback.js";
 import * as collectAll from "./collect-all.js";
 import * as waitAll from "./wait-all.js";
 import * as workerWait from "./worker-wait.js";
+import * as waitAny from "./wait-any.js";
 
 const examples: [string, () => Promise<void> | void][] = [
   ["Future.set_result (completed by a timer, read with await)", setResult.main],
@@ -14,6 +15,7 @@ const examples: [string, () => Promise<void> | void][] = [
   ["collect_all → collectAll", collectAll.main],
   ["wait_all → waitAll", waitAll.main],
   ["Future.set_result from a real thread: a worker sets the result, fut.wait() blocks", workerWait.main],
+  ["collectAny, asCompleted, withTimeout, waitForAsync: waiting on many calls", waitAny.main],
 ];
 
 for (const [title, main] of examples) {

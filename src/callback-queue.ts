@@ -119,6 +119,35 @@ export function enqueue(fut: Slot, entry: Entry): void {
   }
 }
 
+/**
+ * Removes one registration of `entry` from a pending future's slot, if it is
+ * there, keeping the others in order: a combinator that has finished
+ * (`collectAny`'s winner found, a wait given up) takes its callbacks off the
+ * inputs that are still pending, so a long-lived future does not collect them.
+ * Never called on a completed future, whose slot holds its result. A list left
+ * empty becomes `undefined`, the empty slot every other path expects.
+ */
+export function dequeue(fut: Slot, entry: Entry): void {
+  const cbs = fut._value;
+  if (cbs === entry) {
+    fut._value = undefined;
+    return;
+  }
+  if (!Array.isArray(cbs)) return;
+  const end = cbs[0] as number;
+  // From the end: a combinator's entry is among the latest on a long-lived future.
+  let i = end - 1;
+  while (i > 0 && cbs[i] !== entry) i--;
+  if (i === 0) return;
+  if (end === 2) {
+    fut._value = undefined;
+    return;
+  }
+  cbs.copyWithin(i, i + 1, end);
+  cbs[end - 1] = undefined;
+  cbs[0] = end - 1;
+}
+
 function pushFrame(fut: Slot, cbs: unknown): void {
   stack[sp] = fut;
   stack[sp + 1] = cbs;

@@ -184,8 +184,13 @@ export function waitAll(futures: Iterable<Future>, timeoutMs?: number): unknown[
   return values;
 }
 
-/** Reads `futures` into a new array, checking that it is iterable and holds only futures. */
-function toFutureArray(futures: unknown, fn: string): Future[] {
+/**
+ * Reads `futures` into a new array, checking that it is iterable and holds only
+ * futures; `fn` names the caller in the messages.
+ *
+ * @internal
+ */
+export function toFutureArray(futures: unknown, fn: string): Future[] {
   if (
     futures === null ||
     futures === undefined ||

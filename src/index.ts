@@ -14,3 +14,21 @@ export {
   FutureNotCompletedError,
   FutureTimeoutError,
 } from "./errors.js";
+export {
+  ALL_COMPLETED,
+  FIRST_COMPLETED,
+  FIRST_EXCEPTION,
+  collectAny,
+  waitAny,
+  waitFor,
+  waitForAsync,
+  type Completed,
+  type FirstValue,
+  type ReturnWhen,
+  type ValueOf,
+  type WaitForAsyncOptions,
+  type WaitForOptions,
+  type WaitForResult,
+} from "./first-of.js";
+export { asCompleted, type AsCompleted, type AsCompletedOptions } from "./as-completed.js";
+export { failOnAbort, fromPromise, withTimeout, type WithTimeoutOptions } from "./abort.js";

@@ -2,7 +2,21 @@
 // run time the values that the types describe.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Future, collectAll, waitAll } from "../src/index.js";
+import {
+  Future,
+  asCompleted,
+  collectAll,
+  collectAny,
+  fromPromise,
+  waitAll,
+  waitAny,
+  waitFor,
+  waitForAsync,
+  withTimeout,
+  type Completed,
+  type ReturnWhen,
+  type WaitForResult,
+} from "../src/index.js";
 
 /** true when A and B are the same type (not merely assignable to each other). */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the identity trick needs them
@@ -186,5 +200,54 @@ describe("types: collectAll and waitAll", () => {
   it("rejects a tuple element that is not a future", () => {
     // @ts-expect-error -- 5 is not a Future
     assert.throws(() => collectAll([completed(1), 5]), TypeError);
+  });
+});
+
+describe("types: waiting on many futures", () => {
+  it("collectAny gives the winner typed as the inputs' union, with its index", () => {
+    const any = collectAny([completed(1), completed("b")]);
+    expectTrue<Equal<typeof any, Future<Completed<Future<number> | Future<string>>>>>(true);
+    const { index, future } = any.value();
+    expectTrue<Equal<typeof index, number>>(true);
+    assert.equal(index, 0);
+    assert.equal(future.value(), 1);
+  });
+
+  it("waitAny's value is the union of the inputs' value types", () => {
+    const first = waitAny([completed(1), completed("b")]);
+    expectTrue<Equal<typeof first.value, number | string>>(true);
+    assert.deepEqual(first, { index: 0, value: 1 });
+  });
+
+  it("asCompleted yields Completed<F> in for-of and for-await alike (a bare future would be awaited)", async () => {
+    const list = [completed(1), completed(2)];
+    for (const item of asCompleted(list)) {
+      expectTrue<Equal<typeof item, Completed<Future<number>>>>(true);
+      assert.equal(typeof item.future.value(), "number");
+    }
+    for await (const item of asCompleted(list)) {
+      expectTrue<Equal<typeof item, Completed<Future<number>>>>(true);
+      assert.equal(typeof item.future.value(), "number");
+    }
+  });
+
+  it("waitFor and waitForAsync give sets of the input futures; returnWhen takes only the three rules", async () => {
+    const list = [completed(1)];
+    const sync = waitFor(list, { returnWhen: "FIRST_COMPLETED" });
+    const async = await waitForAsync(list);
+    expectTrue<Equal<typeof sync, WaitForResult<Future<number>>>>(true);
+    expectTrue<Equal<typeof async, WaitForResult<Future<number>>>>(true);
+    expectTrue<Equal<ReturnWhen, "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED">>(true);
+    assert.equal(sync.done.size + async.done.size, 2);
+    // @ts-expect-error -- not one of the three rules
+    assert.throws(() => waitFor(list, { returnWhen: "FIRST" }), TypeError);
+  });
+
+  it("withTimeout keeps the future's type; fromPromise takes the promise's", async () => {
+    const timed = withTimeout(completed("x"), 10);
+    expectTrue<Equal<typeof timed, Future<string>>>(true);
+    const fut = fromPromise(Promise.resolve(4));
+    expectTrue<Equal<typeof fut, Future<number>>>(true);
+    assert.equal(timed.value() + String(await fut), "x4");
   });
 });
