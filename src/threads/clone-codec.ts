@@ -14,7 +14,8 @@
  * and extra properties kept), ordinary objects (own enumerable string keys,
  * getters invoked, rebuilt as plain objects), `Map`, `Set` and errors (only
  * the built-in names survive; message, stack and a data `cause` are kept).
- * Shared references and cycles keep their shape. Any depth works: both
+ * Shared references and cycles keep their shape, also through an error's
+ * cause. Any depth works: both
  * directions walk the value with an explicit stack.
  *
  * What structured clone refuses, `encode` refuses with a `TypeError` naming
@@ -46,7 +47,7 @@
  * BOOLEAN_OBJECT u8 | NUMBER_OBJECT f64 | STRING_OBJECT body | BIGINT_OBJECT body(hex)
  * ARRAY_BUFFER flags varint(byteLength) [varint(maxByteLength)] bytes
  * VIEW kind flags varint(byteOffset) varint(length) (ARRAY_BUFFER… | REF id)
- * ERROR prototype flags [body(message)] [value(cause)] (0 | 1 body(stack))
+ * ERROR prototype flags [body(message)] [body(stack)] [value(cause)]
  * ```
  *
  * Internal: not part of the public API.
@@ -69,7 +70,8 @@ export class UnencodableError extends Error {
   }
 }
 
-const VERSION = 1;
+// 2: an error's stack is written before its cause, behind a flag (1 wrote it after).
+const VERSION = 2;
 
 // Tags.
 const UNDEFINED = 0;
@@ -103,6 +105,7 @@ const RESIZABLE = 1;
 const LENGTH_TRACKING = 1;
 const HAS_MESSAGE = 1;
 const HAS_CAUSE = 2;
+const HAS_STACK = 4;
 
 // Error prototypes V8 keeps, by index; any other name comes back as a plain Error.
 const ERROR_NAMES = ["Error", "EvalError", "RangeError", "ReferenceError", "SyntaxError", "TypeError", "URIError"];
@@ -357,8 +360,6 @@ class Encoder {
   private readonly ids = new Map<object, number>();
   private readonly keyIds = new Map<string, number>();
   private readonly stack: EncodeFrame[] = [];
-  /** Errors whose cause is being written: V8 cannot rebuild a reference back to one. */
-  private readonly openErrors = new Set<object>();
 
   finish(): Uint8Array {
     if (this.pos === this.u8.length) return this.u8;
@@ -528,9 +529,6 @@ class Encoder {
   private object(o: object): boolean {
     const id = this.ids.get(o);
     if (id !== undefined) {
-      if (this.openErrors.size > 0 && this.openErrors.has(o)) {
-        this.refuse("an error whose cause leads back to it (structured clone cannot rebuild that cycle)");
-      }
       this.byte(REF);
       this.varint(id);
       return false;
@@ -724,35 +722,22 @@ class Encoder {
   }
 
   private error(o: object): boolean {
-    // V8's order: the own message and cause are looked up, then `name` is read and converted, then the message.
+    // This codec's order: the own message and cause are looked up, then `name`, the message and `stack` are read, then the cause.
     const message = Object.getOwnPropertyDescriptor(o, "message");
     const cause = Object.getOwnPropertyDescriptor(o, "cause");
     const name = toText((o as { name?: unknown }).name);
     const hasMessage = message !== undefined && "value" in message;
     const hasCause = cause !== undefined && "value" in cause;
     const messageText = hasMessage ? toText(message.value) : "";
+    const stack = (o as { stack?: unknown }).stack;
     this.byte(ERROR);
     this.byte(Math.max(0, ERROR_NAMES.indexOf(name)));
-    this.byte((hasMessage ? HAS_MESSAGE : 0) | (hasCause ? HAS_CAUSE : 0));
+    this.byte((hasMessage ? HAS_MESSAGE : 0) | (hasCause ? HAS_CAUSE : 0) | (typeof stack === "string" ? HAS_STACK : 0));
     if (hasMessage) this.text(messageText);
-    if (!hasCause) {
-      this.stackTrace(o);
-      return false;
-    }
-    this.openErrors.add(o);
+    if (typeof stack === "string") this.text(stack);
+    if (!hasCause) return false;
     this.stack.push(new EncodeFrame(F_ERROR, o, NO_KEYS, [cause.value], 0));
     return true;
-  }
-
-  /** The stack is read after the cause is written, as V8 does. */
-  private stackTrace(o: object): void {
-    const stack = (o as { stack?: unknown }).stack;
-    if (typeof stack === "string") {
-      this.byte(1);
-      this.text(stack);
-    } else {
-      this.byte(0);
-    }
   }
 
   /** Writes the children of the frames on the stack until none is left. */
@@ -789,8 +774,6 @@ class Encoder {
           frame.i = 1;
           if (this.value(frame.items[0])) return true;
         }
-        this.openErrors.delete(frame.obj);
-        this.stackTrace(frame.obj);
         return false;
       default:
         return this.properties(frame);
@@ -868,7 +851,7 @@ export function encode(value: unknown): Uint8Array {
 
 // Decoder frames: a container whose children are being read.
 class DecodeFrame {
-  /** Arrays: 0 while reading elements, 1 for named properties; errors: 0 before the cause, 1 after. */
+  /** Arrays: 0 while reading elements, 1 for named properties. */
   phase = 0;
   /** Arrays: index of the next element. */
   cursor = 0;
@@ -1094,19 +1077,14 @@ class Decoder {
     const Ctor = ERROR_CTORS[this.byte()] ?? corrupt();
     const flags = this.byte();
     const error = new Ctor();
-    // V8's clone has an own `stack` (undefined without one) first, then message, then cause.
-    Object.defineProperty(error, "stack", { value: undefined, writable: true, enumerable: false, configurable: true });
-    if (flags & HAS_MESSAGE) {
-      Object.defineProperty(error, "message", { value: this.text(), writable: true, enumerable: false, configurable: true });
-    }
+    // Own data properties, in this order: stack (undefined if it was not a string), message, cause.
+    const message = flags & HAS_MESSAGE ? this.text() : undefined;
+    own(error, "stack", flags & HAS_STACK ? this.text() : undefined);
+    if (message !== undefined) own(error, "message", message);
+    // Numbered before its cause is read: a cause leading back to the error finds it.
     this.objects.push(error);
     if (flags & HAS_CAUSE) this.push(F_ERROR, error, 0);
-    else this.stackTrace(error);
     return error;
-  }
-
-  private stackTrace(error: object): void {
-    if (this.byte() === 1) (error as { stack: unknown }).stack = this.text();
   }
 
   /** Reads key/value pairs into `o` until the keys end; false if it stopped at a child frame. */
@@ -1186,18 +1164,18 @@ class Decoder {
           if (this.stack.length !== depth) return false;
         }
       }
-      default: {
-        if (frame.phase === 0) {
-          frame.phase = 1;
-          const cause = this.value();
-          Object.defineProperty(frame.obj, "cause", { value: cause, writable: true, enumerable: false, configurable: true });
-          if (this.stack.length !== depth) return false;
-        }
-        this.stackTrace(frame.obj);
-        return true;
-      }
+      default:
+        // The cause is an error's last part: the error's frame leaves first, and a frame the cause pushes takes its place.
+        this.stack.pop();
+        own(frame.obj, "cause", this.value());
+        return false;
     }
   }
+}
+
+/** Defines `key` on `o` as an own non-enumerable data property, as an error's own properties are. */
+function own(o: object, key: string, value: unknown): void {
+  Object.defineProperty(o, key, { value, writable: true, enumerable: false, configurable: true });
 }
 
 function corrupt(): never {
