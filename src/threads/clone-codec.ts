@@ -54,6 +54,7 @@
  *
  * @module
  */
+import { newRegistered, registeredNameOf } from "./error-codec.js";
 
 /**
  * Thrown by {@link encode} for a value that structured clone can carry but
@@ -106,6 +107,10 @@ const LENGTH_TRACKING = 1;
 const HAS_MESSAGE = 1;
 const HAS_CAUSE = 2;
 const HAS_STACK = 4;
+const REGISTERED = 8;
+// A registered error's own `name`: none, non-enumerable, enumerable.
+const OWN_NAME = 1;
+const ENUMERABLE_NAME = 2;
 
 // Error prototypes V8 keeps, by index; any other name comes back as a plain Error.
 const ERROR_NAMES = ["Error", "EvalError", "RangeError", "ReferenceError", "SyntaxError", "TypeError", "URIError"];
@@ -730,9 +735,18 @@ class Encoder {
     const hasCause = cause !== undefined && "value" in cause;
     const messageText = hasMessage ? toText(message.value) : "";
     const stack = (o as { stack?: unknown }).stack;
+    const registered = registeredNameOf(o);
     this.byte(ERROR);
+    // The built-in prototype its name picks, also for a registered class: where that is unknown, it decodes as this.
     this.byte(Math.max(0, ERROR_NAMES.indexOf(name)));
-    this.byte((hasMessage ? HAS_MESSAGE : 0) | (hasCause ? HAS_CAUSE : 0) | (typeof stack === "string" ? HAS_STACK : 0));
+    this.byte((hasMessage ? HAS_MESSAGE : 0) | (hasCause ? HAS_CAUSE : 0) | (typeof stack === "string" ? HAS_STACK : 0) | (registered === undefined ? 0 : REGISTERED));
+    if (registered !== undefined) {
+      this.text(registered);
+      // Its own name goes too: a registered class's prototype rarely has the right one (its constructor sets it).
+      const own = Object.getOwnPropertyDescriptor(o, "name");
+      this.byte(own === undefined ? 0 : own.enumerable === true ? ENUMERABLE_NAME : OWN_NAME);
+      if (own !== undefined) this.text(name);
+    }
     if (hasMessage) this.text(messageText);
     if (typeof stack === "string") this.text(stack);
     if (!hasCause) return false;
@@ -1076,7 +1090,7 @@ class Decoder {
   private error(): Error {
     const Ctor = ERROR_CTORS[this.byte()] ?? corrupt();
     const flags = this.byte();
-    const error = new Ctor();
+    const error = flags & REGISTERED ? this.registered(Ctor) : new Ctor();
     // Own data properties, in this order: stack (undefined if it was not a string), message, cause.
     const message = flags & HAS_MESSAGE ? this.text() : undefined;
     own(error, "stack", flags & HAS_STACK ? this.text() : undefined);
@@ -1084,6 +1098,16 @@ class Decoder {
     // Numbered before its cause is read: a cause leading back to the error finds it.
     this.objects.push(error);
     if (flags & HAS_CAUSE) this.push(F_ERROR, error, 0);
+    return error;
+  }
+
+  /** A registered class's error, with its own name; if the class is not registered here, a built-in one without. */
+  private registered(Ctor: new () => Error): Error {
+    const error = newRegistered(this.text());
+    const ownName = this.byte();
+    const name = ownName === 0 ? undefined : this.text();
+    if (error === undefined) return new Ctor();
+    if (name !== undefined) Object.defineProperty(error, "name", { value: name, writable: true, enumerable: ownName === ENUMERABLE_NAME, configurable: true });
     return error;
   }
 
