@@ -9,6 +9,9 @@ import assert from "node:assert/strict";
 import { MessageChannel } from "node:worker_threads";
 import fc from "fast-check";
 import { UnencodableError, decode, encode } from "../src/threads/clone-codec.js";
+import { registerErrorClass } from "../src/threads/error-codec.js";
+import { FutureError, FutureTimeoutError } from "../src/index.js";
+import { LIBRARY_ERRORS } from "./threads/library-errors-worker.js";
 
 const PROPERTY_RUNS = 1000;
 
@@ -593,7 +596,7 @@ describe("clone-codec: identity and cycles", () => {
     self.cause = self;
     const through = new Error("through");
     through.cause = { list: [through] };
-    const [s, t] = roundTrip([self, through]) as [TypeError, Error];
+    const [s, t] = roundTrip<unknown>([self, through]) as [TypeError, Error];
     assert.equal(Object.getPrototypeOf(s), TypeError.prototype);
     assert.equal(s.message, "self");
     assert.equal(s.stack, self.stack);
@@ -602,7 +605,7 @@ describe("clone-codec: identity and cycles", () => {
     assert.equal(t.message, "through");
     assert.equal((t.cause as { list: unknown[] }).list[0], t);
     // The same error reached again after its cause: one object still.
-    const again = roundTrip({ a: self, b: [self] }) as { a: Error; b: Error[] };
+    const again = roundTrip<unknown>({ a: self, b: [self] }) as { a: Error; b: Error[] };
     assert.equal(again.b[0], again.a);
     assert.equal(again.a.cause, again.a);
   });
@@ -860,5 +863,49 @@ describe("clone-codec: large values", () => {
     const wide = Array.from({ length: 50_000 }, (_, i) => String.fromCharCode((i * 37) % 0x10000)).join("");
     assert.equal(roundTrip(latin), latin);
     assert.equal(roundTrip(wide), wide);
+  });
+});
+
+describe("clone-codec: the library's own errors keep their class (registered classes)", () => {
+  it("every exported error class: instanceof it and FutureError, with its name, message, stack and cause", () => {
+    for (const Class of LIBRARY_ERRORS) {
+      const root = new Class("the root");
+      const error = new Class(`a ${Class.name}`, { cause: new RangeError("the cause", { cause: root }) });
+      const r = roundTrip<unknown>({ error, again: root }) as { error: FutureError; again: FutureError };
+      assert.ok(r.error instanceof Class, `${Class.name} came back as ${Object.prototype.toString.call(r.error)}`);
+      assert.ok(r.error instanceof FutureError);
+      assert.equal(Object.prototype.toString.call(r.error), "[object Error]");
+      assert.equal(r.error.name, Class.name);
+      assert.equal(r.error.message, error.message);
+      assert.deepStrictEqual(Object.getOwnPropertyDescriptor(r.error, "stack"), { value: error.stack, writable: true, enumerable: false, configurable: true });
+      assert.deepStrictEqual(Object.keys(r.error), ["name"], "own enumerable keys as its constructor makes them");
+      const cause = r.error.cause as RangeError;
+      assert.ok(cause instanceof RangeError);
+      assert.ok(cause.cause instanceof Class);
+      assert.equal(cause.cause, r.again, "one object, wherever it is reached");
+      // A decoded one encodes again as itself.
+      assert.ok(roundTrip(r.error) instanceof Class);
+    }
+  });
+
+  it("a subclass of a registered class comes back as the nearest registered one, keeping its name", () => {
+    class QuotaTimeout extends FutureTimeoutError {}
+    const r = roundTrip<Error>(new QuotaTimeout("over quota"));
+    assert.equal(Object.getPrototypeOf(r), FutureTimeoutError.prototype);
+    assert.equal(r.name, "QuotaTimeout");
+    assert.equal(r.message, "over quota");
+  });
+
+  it("a class registered on the sending thread only comes back as the built-in its name picks, as before", () => {
+    class SentOnlyErrorA extends TypeError {}
+    registerErrorClass("SentOnlyErrorA", SentOnlyErrorA);
+    const bytes = encode(Object.assign(new SentOnlyErrorA("m"), { name: "TypeError" }));
+    // The receiver knows no "SentOnlyErrorB": the same bytes, with the last letter of the class name changed.
+    const at = Buffer.from(bytes).indexOf("SentOnlyErrorA") + "SentOnlyError".length;
+    bytes[at] = "B".charCodeAt(0);
+    const r = decode(bytes) as Error;
+    assert.equal(Object.getPrototypeOf(r), TypeError.prototype);
+    assert.equal(r.message, "m");
+    assert.equal(Object.hasOwn(r, "name"), false);
   });
 });

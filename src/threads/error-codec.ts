@@ -84,7 +84,8 @@ const REGISTERED_BY_PROTO = new Map<unknown, string>();
  * ```
  */
 export function registerErrorClass(name: string, ctor: ErrorClass): void {
-  if (typeof name !== "string" || name === "") throw new TypeError(`registerErrorClass() expects a non-empty class name, got ${String(name)}`);
+  if (typeof name !== "string") throw new TypeError(`registerErrorClass() expects a non-empty class name, got ${typeof name}`);
+  if (name === "") throw new TypeError("registerErrorClass() expects a non-empty class name, got an empty string");
   if (typeof ctor !== "function" || !(ctor.prototype instanceof Error)) {
     throw new TypeError(`registerErrorClass() expects a class that extends Error for "${name}"`);
   }
