@@ -909,3 +909,37 @@ describe("clone-codec: the library's own errors keep their class (registered cla
     assert.equal(Object.hasOwn(r, "name"), false);
   });
 });
+
+describe("clone-codec: the reused encoder", () => {
+  it("an encode started by a getter during another gets its own buffer; both results are whole", () => {
+    let inner: Uint8Array | undefined;
+    const value = {
+      get a(): string {
+        inner = encode({ inner: "x".repeat(300), n: 1.5 });
+        return "outer";
+      },
+      b: [2.5, "y"],
+    };
+    const outer = encode(value);
+    assert.deepStrictEqual(decode(outer), { a: "outer", b: [2.5, "y"] });
+    assert.deepStrictEqual(decode(inner as Uint8Array), { inner: "x".repeat(300), n: 1.5 });
+  });
+
+  it("after an encode that threw, the next one starts clean", () => {
+    assert.throws(() => encode({ a: "x".repeat(100), f: () => 1 }), TypeError);
+    const shared = { s: 1 };
+    assert.deepStrictEqual(decode(encode({ a: shared, b: shared, k: 1 })), { a: { s: 1 }, b: { s: 1 }, k: 1 });
+    assert.deepStrictEqual(decode(encode("after")), "after");
+  });
+
+  it("results never share memory with each other, also after a value larger than the kept buffer", () => {
+    const big = encode(new Uint8Array(1 << 17));
+    const a = encode([1, 2, 3]);
+    const b = encode([1, 2, 3]);
+    assert.notEqual(a.buffer, b.buffer);
+    assert.notEqual(a.buffer, big.buffer);
+    b[1] = 0xff;
+    assert.deepStrictEqual(decode(a), [1, 2, 3]);
+    assert.equal((decode(big) as Uint8Array).length, 1 << 17);
+  });
+});
