@@ -14,11 +14,12 @@
  * its rule below); msgpackr 2.1 (`structuredClone: true`) matches 53/87 and
  * cbor-x 1.6 50/87 on all three: lone surrogates become U+FFFD, -0 becomes 0,
  * holes become `undefined`, typed arrays lose their offset and shared
- * buffer, boxed primitives and errors' classes are lost, and functions are
- * dropped instead of refused. Speed, encode + decode, on a loaded 2-core
- * machine: a number or a short string takes 0.7–1.5 µs here, 0.5–1 µs in
- * either library; a 1 KB nested object 38–43 µs here, 24–40 µs there; a 64 KB
- * `Float64Array` 90–120 µs in all three. Exactness is worth more than the
+ * buffer, boxed primitives are lost, errors lose their stack (and in cbor-x
+ * their class), and functions are dropped instead of refused. Speed, encode +
+ * decode, on a loaded 2-core machine: a number or a short string takes
+ * 0.7–1.5 µs here, 0.5–1 µs in either library; a 1 KB nested object 38–43 µs
+ * here, 24–41 µs there; a 64 KB `Float64Array` 89–145 µs in all three
+ * (bench/README.md has the table). Exactness is worth more than the
  * difference: a value must come back as it would from `postMessage`.
  *
  * It carries what `structuredClone` carries and rebuilds what it rebuilds
