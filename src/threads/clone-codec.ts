@@ -97,7 +97,7 @@ export class UnencodableError extends Error {
   }
 }
 
-// 2: an error's stack is written before its cause, behind a flag (1 wrote it after).
+// 2: an error's stack is written before its cause, behind a flag, and a registered class's name may follow its flags.
 const VERSION = 2;
 
 // Tags.

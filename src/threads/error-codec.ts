@@ -78,9 +78,10 @@ const REGISTERED_BY_PROTO = new Map<unknown, string>();
  *
  * @example
  * ```ts
- * import { registerErrorClass } from "./error-codec.js";
+ * // Internal (this module is not an entry point): the library's own code calls it.
+ * declare function registerErrorClass(name: string, ctor: abstract new (...args: never[]) => Error): void;
  * class QuotaError extends Error {}
- * registerErrorClass("QuotaError", QuotaError);
+ * registerErrorClass("QuotaError", QuotaError); // on every thread that may send or receive one
  * ```
  */
 export function registerErrorClass(name: string, ctor: ErrorClass): void {
