@@ -4,17 +4,37 @@
  * `cause` (recursively), `AggregateError.errors` and own enumerable
  * properties.
  *
+ * A built-in class arrives as itself. So does a class registered with
+ * {@link registerErrorClass} (the library registers its own here, and
+ * `LinkClosedError` where it is defined): the sender writes the name of the
+ * nearest registered class on the error's prototype chain, and the receiver,
+ * if it knows that name too, rebuilds the error on that class's prototype
+ * without running its constructor. An unknown name arrives as the nearest
+ * built-in class, keeping its `name`.
+ *
  * Internal: not part of the public API.
  *
  * @module
  */
+import {
+  BrokenFutureError,
+  DerivedFutureError,
+  FutureAlreadyCompletedError,
+  FutureError,
+  FutureNotCompletedError,
+  FutureTimeoutError,
+} from "../errors.js";
 
 /** An error, as sent. */
 export interface EncodedError {
   readonly $torchFuturesError: 1;
   /** The nearest built-in class it extends, decoded as that class. */
   readonly builtin: string;
+  /** The nearest registered class it extends, decoded as that class where it is registered. */
+  readonly registered: string | undefined;
   readonly name: string;
+  /** Whether `name` was an own enumerable property (as a constructor's `this.name = …` makes it). */
+  readonly nameEnumerable: boolean;
   readonly message: string;
   readonly stack: string | undefined;
   readonly hasCause: boolean;
@@ -23,22 +43,91 @@ export interface EncodedError {
   readonly props: Record<string, unknown>;
 }
 
-type ErrorClass = new (message?: string, options?: ErrorOptions) => Error;
+type BuiltinClass = new (message?: string, options?: ErrorOptions) => Error;
 
 // Most specific first: the prototype walk stops at the first match.
-const BUILTINS: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
+const BUILTINS: ReadonlyMap<string, BuiltinClass> = new Map<string, BuiltinClass>([
   ["TypeError", TypeError],
   ["RangeError", RangeError],
   ["SyntaxError", SyntaxError],
   ["ReferenceError", ReferenceError],
   ["EvalError", EvalError],
   ["URIError", URIError],
-  ["AggregateError", AggregateError as unknown as ErrorClass],
+  ["AggregateError", AggregateError as unknown as BuiltinClass],
   ["Error", Error],
 ]);
 const BUILTIN_BY_PROTO = new Map<unknown, string>(
   [...BUILTINS].map(([name, ctor]) => [ctor.prototype, name]),
 );
+
+/** A class of errors that {@link registerErrorClass} can take: any constructor of errors. */
+export type ErrorClass = abstract new (...args: never[]) => Error;
+
+const REGISTERED = new Map<string, ErrorClass>();
+const REGISTERED_BY_PROTO = new Map<unknown, string>();
+
+/**
+ * Makes errors of class `ctor` cross threads as `ctor` (and through the
+ * byte codec of `clone-codec.ts`): both threads must register it under the
+ * same `name`, which is what is sent. Registering the same pair again does
+ * nothing.
+ *
+ * @throws TypeError if `name` is not a non-empty string, `ctor` is not a
+ * class of errors, `name` is a built-in class's, or either is already
+ * registered with another; nothing is registered then.
+ *
+ * @example
+ * ```ts
+ * // Internal (this module is not an entry point): the library's own code calls it.
+ * declare function registerErrorClass(name: string, ctor: abstract new (...args: never[]) => Error): void;
+ * class QuotaError extends Error {}
+ * registerErrorClass("QuotaError", QuotaError); // on every thread that may send or receive one
+ * ```
+ */
+export function registerErrorClass(name: string, ctor: ErrorClass): void {
+  if (typeof name !== "string") throw new TypeError(`registerErrorClass() expects a non-empty class name, got ${typeof name}`);
+  if (name === "") throw new TypeError("registerErrorClass() expects a non-empty class name, got an empty string");
+  if (typeof ctor !== "function" || !(ctor.prototype instanceof Error)) {
+    throw new TypeError(`registerErrorClass() expects a class that extends Error for "${name}"`);
+  }
+  if (BUILTINS.has(name)) throw new TypeError(`registerErrorClass(): "${name}" is a built-in error class, which crosses threads already`);
+  const known = REGISTERED.get(name);
+  const knownName = REGISTERED_BY_PROTO.get(ctor.prototype);
+  if (known === ctor && knownName === name) return;
+  if (known !== undefined) throw new TypeError(`registerErrorClass(): "${name}" is already registered for another class; pick another name`);
+  if (knownName !== undefined) throw new TypeError(`registerErrorClass(): this class is already registered as "${knownName}"`);
+  REGISTERED.set(name, ctor);
+  REGISTERED_BY_PROTO.set(ctor.prototype, name);
+}
+
+// The library's own classes, registered here rather than in errors.ts: the core imports nothing from threads.
+registerErrorClass("FutureError", FutureError);
+registerErrorClass("FutureAlreadyCompletedError", FutureAlreadyCompletedError);
+registerErrorClass("FutureNotCompletedError", FutureNotCompletedError);
+registerErrorClass("DerivedFutureError", DerivedFutureError);
+registerErrorClass("FutureTimeoutError", FutureTimeoutError);
+registerErrorClass("BrokenFutureError", BrokenFutureError);
+
+/** The name of the nearest registered class on `error`'s prototype chain, if any. */
+export function registeredNameOf(error: object): string | undefined {
+  if (REGISTERED.size === 0) return undefined;
+  for (let proto: unknown = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const name = REGISTERED_BY_PROTO.get(proto);
+    if (name !== undefined) return name;
+  }
+  return undefined;
+}
+
+/**
+ * A new error of the class registered as `name`, or undefined if none is.
+ * Its constructor is not run (its signature varies): the object is made by
+ * `Error` with that class's prototype, so it is a real error (brand, tag) with
+ * no own properties yet but `stack`, which the caller overwrites.
+ */
+export function newRegistered(name: string): Error | undefined {
+  const ctor = REGISTERED.get(name);
+  return ctor === undefined ? undefined : (Reflect.construct(Error, [], ctor) as Error);
+}
 
 const SPECIAL = new Set(["name", "message", "stack", "cause"]);
 const MAX_DEPTH = 32;
@@ -108,7 +197,9 @@ function encode(error: Error, seen: Set<unknown>): EncodedError {
   return {
     $torchFuturesError: 1,
     builtin,
+    registered: registeredNameOf(error),
     name: String(read("name")),
+    nameEnumerable: Object.getOwnPropertyDescriptor(error, "name")?.enumerable === true,
     message: String(read("message")),
     stack: typeof stack === "string" ? stack : undefined,
     hasCause: cause.ok,
@@ -131,22 +222,33 @@ function decodeNested(value: unknown): unknown {
   return isEncoded(value) ? decodeError(value) : value;
 }
 
-function decodeError(encoded: EncodedError): Error {
+function define(error: Error, key: string, value: unknown, enumerable = false): void {
+  Object.defineProperty(error, key, { value, writable: true, configurable: true, enumerable });
+}
+
+/** An error of the registered class, with the own properties its built-in base's constructor would have set. */
+function decodeRegistered(encoded: EncodedError, error: Error): Error {
+  define(error, "message", encoded.message);
+  if (encoded.hasCause) define(error, "cause", decodeNested(encoded.cause));
+  if (encoded.errors !== undefined) define(error, "errors", encoded.errors.map(decodeNested));
+  return error;
+}
+
+function decodeBuiltin(encoded: EncodedError): Error {
   const Ctor = BUILTINS.get(encoded.builtin) ?? Error;
   const options: ErrorOptions | undefined = encoded.hasCause ? { cause: decodeNested(encoded.cause) } : undefined;
-  const error =
-    encoded.builtin === "AggregateError"
-      ? new AggregateError((encoded.errors ?? []).map(decodeNested), encoded.message, options)
-      : new Ctor(encoded.message, options);
-  if (encoded.name !== (Ctor.prototype as Error).name) {
-    Object.defineProperty(error, "name", { value: encoded.name, writable: true, configurable: true, enumerable: false });
-  }
-  if (encoded.stack !== undefined) {
-    Object.defineProperty(error, "stack", { value: encoded.stack, writable: true, configurable: true, enumerable: false });
-  }
-  for (const [key, value] of Object.entries(encoded.props)) {
-    Object.defineProperty(error, key, { value: decodeNested(value), writable: true, configurable: true, enumerable: true });
-  }
+  return encoded.builtin === "AggregateError"
+    ? new AggregateError((encoded.errors ?? []).map(decodeNested), encoded.message, options)
+    : new Ctor(encoded.message, options);
+}
+
+function decodeError(encoded: EncodedError): Error {
+  // An unknown registered name (not registered on this thread) falls back to the built-in class.
+  const registered = encoded.registered === undefined ? undefined : newRegistered(encoded.registered);
+  const error = registered === undefined ? decodeBuiltin(encoded) : decodeRegistered(encoded, registered);
+  if (encoded.nameEnumerable || encoded.name !== error.name) define(error, "name", encoded.name, encoded.nameEnumerable);
+  if (encoded.stack !== undefined) define(error, "stack", encoded.stack);
+  for (const [key, value] of Object.entries(encoded.props)) define(error, key, decodeNested(value), true);
   return error;
 }
 

@@ -38,7 +38,7 @@ import { FULFILLED, PENDING, PENDING_SHARED, REJECTED } from "../states.js";
 import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError, FutureError, FutureTimeoutError } from "../errors.js";
 import { Future } from "../future.js";
 import { describeValue } from "../describe.js";
-import { decodeReason, encodeReason } from "./error-codec.js";
+import { decodeReason, encodeReason, registerErrorClass } from "./error-codec.js";
 import {
   CLAIM_WAIT_MS,
   GRACE_MS,
@@ -87,6 +87,7 @@ import * as cells from "./shared-cell.js";
  * ```
  */
 export class LinkClosedError extends FutureError {}
+registerErrorClass("LinkClosedError", LinkClosedError);
 
 /** What a link's handle carries, before the platform wraps it. */
 export interface LinkData<P extends Port = Port> {
