@@ -16,6 +16,7 @@ import { fanOut } from "./fan-out.js";
 import { MIN_REP_MS, QUICK, REPS, type Result, fmt } from "./harness.js";
 import { memory } from "./memory.js";
 import { noLeak } from "./no-leak.js";
+import { rpcNats } from "./rpc-nats.js";
 import { rpcPeers } from "./rpc-peers.js";
 import { threads } from "./threads.js";
 
@@ -29,6 +30,7 @@ const workloads: Record<string, () => Promise<Result[]>> = {
   "no-leak": noLeak,
   threads,
   "rpc-peers": rpcPeers,
+  "rpc-nats": rpcNats,
 };
 const all = ["create-complete-read", "fan-out", "chain", "collect", "memory", "no-leak", "threads", "rpc-peers"];
 
