@@ -186,7 +186,6 @@ describe("rpc over NATS", () => {
     const deadAfterMs = 400;
     const g = await startGroup(["worker1", "worker2"], { heartbeatMs, deadAfterMs });
     try {
-      const gone: string[] = [];
       const inFlight = g.agent.rpcAsync("worker1", "hang", []);
       await g.agent.rpcAsync("worker1", "add", [1, 1]); // the hang call has arrived
       const killedAt = performance.now();
@@ -203,11 +202,27 @@ describe("rpc over NATS", () => {
       const later = g.agent.rpcAsync("worker1", "add", [1, 2]);
       assert.ok(later.done());
       await rejects(later, RpcWorkerGoneError);
-      void gone;
       assert.equal(await g.agent.rpcAsync("worker2", "add", [2, 2]), 4);
     } finally {
       const codes = await g.close();
       assert.equal(codes[1], 0);
+    }
+  });
+
+  it("counts a peer whose connection has gone as gone at the first call: NATS has no responders for it", async () => {
+    // A death window far longer than the test: only "no responders" can tell.
+    const g = await startGroup(["worker1", "worker2"], { heartbeatMs: 250, deadAfterMs: 60_000 });
+    try {
+      const child = g.children.get("worker1");
+      const exited = child === undefined ? Promise.resolve() : once(child, "exit");
+      child?.kill("SIGKILL");
+      await exited;
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the server notices the closed socket
+      await rejects(g.agent.rpcAsync("worker1", "add", [1, 2]), (e: unknown) => e instanceof RpcWorkerGoneError && /no responders/.test(e.message));
+      await rejects(g.agent.rpcAsync("worker1", "add", [1, 2]), (e: unknown) => e instanceof RpcWorkerGoneError && /went away earlier/.test(e.message));
+      assert.equal(await g.agent.rpcAsync("worker2", "add", [2, 2]), 4);
+    } finally {
+      await g.close();
     }
   });
 
