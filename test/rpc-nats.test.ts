@@ -67,7 +67,7 @@ async function startGroup(
     transport,
     ...(options.rpcTimeout === undefined ? {} : { rpcTimeout: options.rpcTimeout }),
   });
-  setAgent(agent as unknown as Parameters<typeof setAgent>[0]);
+  setAgent(agent);
   await Promise.all(ready);
   return {
     agent,

@@ -496,7 +496,7 @@ function decodeError(wire: unknown, classes: readonly (string | null)[] = []): u
   for (const name of classes) {
     if (!isError(e)) break;
     const ctor = name === null ? undefined : LIBRARY_ERRORS.get(name);
-    if (ctor !== undefined) Object.setPrototypeOf(e, ctor.prototype);
+    if (ctor !== undefined) Object.setPrototypeOf(e, ctor.prototype as object);
     e = (e as { cause?: unknown }).cause;
   }
   return error;

@@ -23,7 +23,7 @@ export type NatsFunctions = typeof natsFunctions;
 if (process.send !== undefined) {
   const config = JSON.parse(process.argv[2] ?? "{}") as NatsWorkerConfig;
   const agent = initRpc<NatsFunctions>({ functions: natsFunctions, transport: await natsTransport(config.transport) });
-  setAgent(agent as unknown as Parameters<typeof setAgent>[0]);
+  setAgent(agent);
   process.on("message", (m: unknown) => {
     if (m === "shutdown") {
       void agent.shutdown({ graceful: config.graceful ?? true, timeout: 10_000 }).then(() => {
