@@ -82,8 +82,22 @@ function check(label: string, got: number, start: number, n: number): void {
   if (got !== answersSum(start, n)) throw new Error(`${label}: checksum ${got}, expected ${answersSum(start, n)}: a call was lost or wrong`);
 }
 
-/** One untimed round, then ROUNDS timed rounds of both figures, taking turns. */
-async function measure(
+/**
+ * One untimed round, then ROUNDS timed rounds of both figures, taking turns; each run's
+ * checksum must be that of `x + 1` over its calls' arguments. Exported for the rpc-nats workload.
+ *
+ * @example
+ * ```ts
+ * import { measure } from "./rpc-peers.js";
+ * declare const ask: (x: number) => Promise<number>; // resolves x + 1
+ * const figures = await measure(
+ *   "mine",
+ *   { calls: 1_000, run: async (start, n) => { let s = 0; for (let i = start; i < start + n; i++) s += await ask(i); return s; } },
+ *   { calls: 10_000, run: async (n) => (await Promise.all(Array.from({ length: n }, (_, i) => ask(i)))).reduce((a, b) => a + b, 0) },
+ * );
+ * ```
+ */
+export async function measure(
   label: string,
   sequential: { calls: number; run: (start: number, n: number) => Promise<number> },
   inFlight: { calls: number; run: (n: number) => Promise<number> },

@@ -17,6 +17,7 @@ import { firstOf } from "./first-of.js";
 import { MIN_REP_MS, QUICK, REPS, type Result, fmt } from "./harness.js";
 import { memory } from "./memory.js";
 import { noLeak } from "./no-leak.js";
+import { rpcNats } from "./rpc-nats.js";
 import { rpcPeers } from "./rpc-peers.js";
 import { threads } from "./threads.js";
 
@@ -31,6 +32,7 @@ const workloads: Record<string, () => Promise<Result[]>> = {
   "no-leak": noLeak,
   threads,
   "rpc-peers": rpcPeers,
+  "rpc-nats": rpcNats,
 };
 const all = ["create-complete-read", "fan-out", "chain", "collect", "first-of", "memory", "no-leak", "threads", "rpc-peers"];
 

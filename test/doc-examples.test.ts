@@ -68,12 +68,13 @@ const ENTRIES = [
   { specifier: "torch-futures/threads", file: "threads/index.ts" },
   { specifier: "torch-futures/threads/browser", file: "threads/browser.ts" },
   { specifier: "torch-futures/rpc", file: "rpc/index.ts" },
+  { specifier: "torch-futures/rpc/nats", file: "rpc/nats.ts" },
 ] as const;
 
 /** The entry points whose names an example in `source` may use without importing them. */
 function entriesFor(source: string): (typeof ENTRIES)[number][] {
   const threads = source.includes("threads/") ? [ENTRIES[/browser/.test(source) ? 2 : 1]] : [];
-  const rpc = source.includes("rpc/") ? [ENTRIES[3]] : [];
+  const rpc = source.includes("rpc/") ? [ENTRIES[3], ...(source.includes("rpc/nats") ? [ENTRIES[4]] : [])] : [];
   return [ENTRIES[0], ...threads, ...rpc];
 }
 
@@ -143,6 +144,7 @@ describe("TSDoc examples", { timeout: 180_000 }, () => {
         "torch-futures/threads": entry("threads/index.ts"),
         "torch-futures/threads/browser": entry("threads/browser.ts"),
         "torch-futures/rpc": entry("rpc/index.ts"),
+        "torch-futures/rpc/nats": entry("rpc/nats.ts"),
       },
     };
     const compile = (group: string[], g: number): string[] => {

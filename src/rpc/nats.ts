@@ -1,0 +1,503 @@
+/**
+ * `torch-futures/rpc/nats`: the NATS transport of `torch-futures/rpc`, for
+ * groups whose workers are processes or hosts that share a NATS server. A
+ * subpath of its own, so that programs without NATS never load the `nats`
+ * package (an optional peer dependency).
+ *
+ * Wire: requests to a worker go to `<group>.rpc.<name>`, each with its call
+ * id as the last token of its reply subject (`<inbox>.<id>`, one inbox per
+ * worker), so that the server's "no responders" status, which has no payload,
+ * still names the call. Heartbeats go to `<group>.hb.<name>`. Payloads are the
+ * library's structured-clone bytes; errors keep their class (built-in ones and
+ * the library's), message, stack, `cause` and own properties.
+ *
+ * @example
+ * ```ts
+ * import { initRpc } from "torch-futures/rpc";
+ * import { natsTransport } from "torch-futures/rpc/nats";
+ *
+ * const transport = await natsTransport({ servers: "nats://127.0.0.1:4222", name: "worker1", workers: ["main", "worker1"] });
+ * const agent = initRpc({ functions: { add: (a: number, b: number) => a + b }, transport });
+ * ```
+ *
+ * @module
+ */
+import { connect, createInbox, type Msg, type NatsConnection } from "nats";
+import { Future } from "../future.js";
+import { describeValue } from "../describe.js";
+import {
+  BrokenFutureError,
+  DerivedFutureError,
+  FutureAlreadyCompletedError,
+  FutureError,
+  FutureNotCompletedError,
+  FutureTimeoutError,
+} from "../errors.js";
+import { decode, encode } from "../threads/clone-codec.js";
+import { decodeReason, encodeReason, isError } from "../threads/error-codec.js";
+import { atDeadline, type Bucket } from "./deadlines.js";
+import {
+  RpcCannotBlockError,
+  RpcError,
+  RpcShutdownError,
+  RpcTimeoutError,
+  RpcWorkerGoneError,
+  markRaisedOn,
+} from "./errors.js";
+import { settleWith } from "./agent.js";
+import type { CallOptions, RequestHandler, RpcRequest, Transport } from "./transport.js";
+
+/**
+ * Options of {@link natsTransport}.
+ *
+ * @example
+ * ```ts
+ * import type { NatsTransportOptions } from "torch-futures/rpc/nats";
+ * const options: NatsTransportOptions = {
+ *   servers: ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"],
+ *   name: "worker1",
+ *   workers: ["main", "worker1", "worker2"],
+ *   heartbeatMs: 500,
+ * };
+ * ```
+ */
+export interface NatsTransportOptions {
+  /** The NATS server(s) to connect to, as the `nats` client takes them. */
+  readonly servers: string | readonly string[];
+  /** This worker's name: one of `workers`. */
+  readonly name: string;
+  /** Every worker of the group, this one included, in rank order (the same list on every worker). */
+  readonly workers: readonly string[];
+  /** The prefix of the group's subjects, so that several groups can share a server. Default `"torch-futures"`. */
+  readonly group?: string;
+  /** Milliseconds between two heartbeats of this worker. Default 250. */
+  readonly heartbeatMs?: number;
+  /**
+   * Milliseconds without a heartbeat after which a peer counts as gone.
+   * Default 4 × `heartbeatMs`. A peer whose event loop is blocked (a long
+   * synchronous function) for longer than this cannot send heartbeats, and
+   * counts as gone too: raise it for such functions.
+   */
+  readonly deadAfterMs?: number;
+  /** Milliseconds to connect and hear from every worker before giving up. Default 30,000. */
+  readonly connectTimeoutMs?: number;
+}
+
+const DEFAULT_GROUP = "torch-futures";
+const DEFAULT_HEARTBEAT_MS = 250;
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+/** A heartbeat's payload: still here, or leaving (its transport closed). */
+const BEAT = new Uint8Array([1]);
+const BYE = new Uint8Array([0]);
+
+/**
+ * Joins this process to an RPC group over NATS: connects, subscribes to its
+ * requests, starts its heartbeats, and resolves once it has heard from every
+ * worker of `workers` — torch's `init_rpc` rendezvous. Pass the transport to
+ * `initRpc`. `rpcSync` cannot block on NATS (its replies need the event
+ * loop): it throws {@link RpcCannotBlockError}; use `await agent.rpcAsync(...)`.
+ *
+ * Deaths: a peer whose heartbeats stop (its process was killed, its host or
+ * link went down) counts as gone at most `deadAfterMs + heartbeatMs` after
+ * its last heartbeat: every call in flight to it fails with
+ * {@link RpcWorkerGoneError}, later calls fail at once. A request that the
+ * server finds no subscriber for ("no responders": the peer's connection has
+ * closed) and a peer that closes its transport count it gone at once.
+ *
+ * @param options - the server(s), this worker's name, the group's workers; see {@link NatsTransportOptions}.
+ * @throws TypeError (in the promise) for bad options; {@link RpcError} if the
+ * connection fails, or if some workers were not heard from within
+ * `connectTimeoutMs` (the message names them).
+ *
+ * @example
+ * ```ts
+ * import { initRpc } from "torch-futures/rpc";
+ * import { natsTransport } from "torch-futures/rpc/nats";
+ *
+ * const transport = await natsTransport({ servers: "nats://127.0.0.1:4222", name: "main", workers: ["main", "worker1"] });
+ * const agent = initRpc<{}, { add(a: number, b: number): number }>({ transport });
+ * console.log(await agent.rpcAsync("worker1", "add", [1, 2])); // 3
+ * await agent.shutdown();
+ * ```
+ */
+export async function natsTransport(options: NatsTransportOptions): Promise<Transport> {
+  const o = checkOptions(options);
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: o.servers, name: `${o.group}:${o.name}`, timeout: o.connectTimeoutMs });
+  } catch (error) {
+    throw new RpcError(`natsTransport(): could not connect to ${o.servers.join(", ")} as "${o.name}": ${String(error)}`, { cause: error });
+  }
+  const transport = new NatsTransport(nc, o);
+  try {
+    await transport.rendezvous(o.connectTimeoutMs);
+  } catch (error) {
+    await transport.close(error as Error);
+    throw error;
+  }
+  return transport;
+}
+
+interface Checked {
+  servers: string[];
+  name: string;
+  workers: string[];
+  group: string;
+  heartbeatMs: number;
+  deadAfterMs: number;
+  connectTimeoutMs: number;
+}
+
+function checkOptions(options: NatsTransportOptions): Checked {
+  if (typeof (options as unknown) !== "object" || (options as unknown) === null) {
+    throw new TypeError(`natsTransport() expects options { servers, name, workers }, got ${describeValue(options)}.`);
+  }
+  const { servers, name, workers, group = DEFAULT_GROUP, heartbeatMs = DEFAULT_HEARTBEAT_MS, connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS } = options;
+  const serverList: unknown[] = typeof servers === "string" ? [servers] : Array.isArray(servers) ? (servers as unknown[]) : [];
+  if (serverList.length === 0 || serverList.some((s) => typeof s !== "string" || s === "")) {
+    throw new TypeError(`natsTransport() expects servers as a URL or an array of URLs, got ${describeValue(servers)}.`);
+  }
+  const given: unknown = workers;
+  if (!Array.isArray(given) || given.length === 0 || given.some((w) => !isToken(w))) {
+    throw new TypeError(
+      `natsTransport() expects workers as an array of names (non-empty, without spaces, dots, "*" or ">"), got ${describeValue(workers)}.`,
+    );
+  }
+  if (new Set(workers).size !== workers.length) {
+    throw new TypeError(`natsTransport(): worker names must be unique, got ${workers.map((w) => `"${w}"`).join(", ")}.`);
+  }
+  if (typeof name !== "string" || !workers.includes(name)) {
+    throw new TypeError(`natsTransport() expects name to be one of workers (${workers.map((w) => `"${w}"`).join(", ")}), got ${describeValue(name)}.`);
+  }
+  if (typeof group !== "string" || group === "" || group.split(".").some((t) => !isToken(t))) {
+    throw new TypeError(`natsTransport() expects group as a subject prefix (dot-separated names), got ${describeValue(group)}.`);
+  }
+  checkMs("heartbeatMs", heartbeatMs);
+  const deadAfterMs = options.deadAfterMs ?? 4 * heartbeatMs;
+  checkMs("deadAfterMs", deadAfterMs);
+  checkMs("connectTimeoutMs", connectTimeoutMs);
+  if (deadAfterMs <= heartbeatMs) {
+    throw new TypeError(`natsTransport() expects deadAfterMs (${deadAfterMs}) above heartbeatMs (${heartbeatMs}), or every peer would seem gone.`);
+  }
+  return { servers: serverList as string[], name, workers: [...workers], group, heartbeatMs, deadAfterMs, connectTimeoutMs };
+}
+
+function isToken(value: unknown): boolean {
+  return typeof value === "string" && value !== "" && !/[\s.*>]/.test(value);
+}
+
+function checkMs(key: string, value: unknown): void {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`natsTransport() expects ${key} in milliseconds (a number > 0), got ${describeValue(value)}.`);
+  }
+}
+
+/** A call in flight: its future, the worker it went to, and how its deadline and abort are undone. */
+interface Pending {
+  readonly future: Future;
+  readonly peer: string;
+  bucket: Bucket | undefined;
+  expire: (() => void) | undefined;
+  onAbort: (() => void) | undefined;
+  signal: AbortSignal | undefined;
+}
+
+class NatsTransport implements Transport {
+  readonly name: string;
+  readonly workers: readonly string[];
+  readonly #nc: NatsConnection;
+  readonly #o: Checked;
+  readonly #inbox = createInbox();
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 0;
+  /** When each peer was last heard from (performance.now()). */
+  readonly #lastSeen = new Map<string, number>();
+  readonly #gone = new Set<string>();
+  readonly #goneListeners: ((peer: string, cause: unknown) => void)[] = [];
+  #handler: RequestHandler | undefined;
+  /** Requests that arrived before serve(): answered once it is called. */
+  readonly #early: Msg[] = [];
+  #beat: ReturnType<typeof setInterval> | undefined;
+  #heardAll: (() => void) | undefined;
+  #closed = false;
+
+  constructor(nc: NatsConnection, o: Checked) {
+    this.#nc = nc;
+    this.#o = o;
+    this.name = o.name;
+    this.workers = o.workers;
+    nc.subscribe(`${this.#inbox}.*`, { callback: (_err, msg) => { this.#onReply(msg); } });
+    // Subscribed before the first heartbeat: a peer that hears us can call us at once.
+    nc.subscribe(`${o.group}.rpc.${o.name}`, { callback: (_err, msg) => { this.#onRequest(msg); } });
+    nc.subscribe(`${o.group}.hb.*`, { callback: (_err, msg) => { this.#onBeat(msg); } });
+    this.#beat = setInterval(() => {
+      this.#publish(`${o.group}.hb.${o.name}`, BEAT);
+      this.#checkPeers();
+    }, o.heartbeatMs);
+    this.#publish(`${o.group}.hb.${o.name}`, BEAT);
+    // A connection that ends for good (not a reconnect) takes every peer with it.
+    void nc.closed().then((error) => {
+      if (this.#closed) return;
+      for (const w of this.workers) if (w !== this.name) this.#markGone(w, "the connection to NATS closed", error);
+    });
+  }
+
+  /** Resolves once every worker has been heard from; rejects after `timeoutMs` naming the missing ones. */
+  rendezvous(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#heardAll = undefined;
+        const missing = this.workers.filter((w) => w !== this.name && !this.#lastSeen.has(w));
+        reject(
+          new RpcError(
+            `natsTransport(): "${this.name}" did not hear from ${missing.map((w) => `"${w}"`).join(", ")} within ${timeoutMs} ms; ` +
+              `start every worker of the group with the same servers and group ("${this.#o.group}").`,
+          ),
+        );
+      }, timeoutMs);
+      this.#heardAll = () => {
+        clearTimeout(timer);
+        this.#heardAll = undefined;
+        resolve();
+      };
+      this.#checkHeardAll();
+    });
+  }
+
+  alive(peer: string): boolean {
+    return !this.#closed && this.workers.includes(peer) && !this.#gone.has(peer);
+  }
+
+  onGone(listener: (peer: string, cause: unknown) => void): void {
+    this.#goneListeners.push(listener);
+  }
+
+  serve(handler: RequestHandler): void {
+    this.#handler = handler;
+    for (const msg of this.#early.splice(0)) this.#onRequest(msg);
+  }
+
+  call(to: string, request: RpcRequest, options: CallOptions): Future {
+    if (to === this.name || !this.workers.includes(to)) throw new RpcError(`no other worker named "${to}" in this group`);
+    let bytes: Uint8Array;
+    try {
+      bytes = encode([this.name, request]);
+    } catch (error) {
+      throw new TypeError(`The arguments cannot be sent over NATS: ${String(error)}`, { cause: error });
+    }
+    const future = new Future<unknown>();
+    if (this.#closed) {
+      future.setException(new RpcShutdownError(`rpc worker "${this.name}" has closed its NATS transport`));
+      return future;
+    }
+    if (this.#gone.has(to)) {
+      future.setException(new RpcWorkerGoneError(to, "it went away earlier"));
+      return future;
+    }
+    const id = this.#nextId++;
+    const call: Pending = { future, peer: to, bucket: undefined, expire: undefined, onAbort: undefined, signal: undefined };
+    this.#pending.set(id, call);
+    if (options.timeoutMs !== undefined) {
+      const expire = (): void => { this.#settle(id, false, options.timeoutError()); };
+      call.expire = expire;
+      call.bucket = atDeadline(options.timeoutMs, expire);
+    }
+    const signal = options.signal;
+    if (signal !== undefined) {
+      const onAbort = (): void => { this.#settle(id, false, signal.reason); };
+      call.onAbort = onAbort;
+      call.signal = signal;
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    try {
+      this.#nc.publish(`${this.#o.group}.rpc.${to}`, bytes, { reply: `${this.#inbox}.${id}` });
+    } catch (error) {
+      this.#settle(id, false, new RpcWorkerGoneError(to, "the connection to NATS cannot send", error));
+    }
+    return future;
+  }
+
+  callSync(to: string): never {
+    throw new RpcCannotBlockError(
+      `rpcSync() to "${to}" cannot block over NATS: its replies need this thread's event loop. Use await agent.rpcAsync(...) instead.`,
+    );
+  }
+
+  async close(error: Error): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#beat);
+    for (const id of [...this.#pending.keys()]) this.#settle(id, false, error);
+    try {
+      // Peers learn at once that this worker has left, rather than a heartbeat window later.
+      this.#nc.publish(`${this.#o.group}.hb.${this.name}`, BYE);
+      await this.#nc.drain();
+    } catch {
+      // Already closed (the server went away): nothing left to let go of.
+    }
+  }
+
+  #publish(subject: string, data: Uint8Array): void {
+    try {
+      this.#nc.publish(subject, data);
+    } catch {
+      // A closed connection: its closed() handler reports the peers gone.
+    }
+  }
+
+  /** Completes call `id` (once: later completions, like a late reply, are dropped). */
+  #settle(id: number, ok: boolean, value: unknown): void {
+    const call = this.#pending.get(id);
+    if (call === undefined) return;
+    this.#pending.delete(id);
+    if (call.expire !== undefined) call.bucket?.delete(call.expire);
+    if (call.onAbort !== undefined) call.signal?.removeEventListener("abort", call.onAbort);
+    if (ok) call.future.setResult(value);
+    else call.future.setException(value);
+  }
+
+  #onReply(msg: Msg): void {
+    const id = Number(msg.subject.slice(this.#inbox.length + 1));
+    const call = this.#pending.get(id);
+    if (call === undefined) return; // late (timed out, aborted) or already failed: dropped
+    if (msg.data.length === 0 && msg.headers?.code === 503) {
+      // No subscriber for the peer's subject: its connection is gone.
+      this.#markGone(call.peer, "NATS has no responders for it");
+      return;
+    }
+    this.#lastSeen.set(call.peer, performance.now());
+    let reply: [boolean, unknown, (string | null)[]?];
+    try {
+      reply = decode(msg.data) as [boolean, unknown, (string | null)[]?];
+    } catch (error) {
+      this.#settle(id, false, new RpcError(`the reply of rpc worker "${call.peer}" could not be decoded: ${String(error)}`, { cause: error }));
+      return;
+    }
+    if (reply[0]) this.#settle(id, true, reply[1]);
+    else this.#settle(id, false, markRaisedOn(decodeError(reply[1], reply[2]), call.peer));
+  }
+
+  #onRequest(msg: Msg): void {
+    if (this.#closed) return;
+    if (this.#handler === undefined) {
+      this.#early.push(msg);
+      return;
+    }
+    const handler = this.#handler;
+    let from = "";
+    const out = new Future<unknown>();
+    settleWith(out, () => {
+      const [sender, request] = decode(msg.data) as [string, RpcRequest];
+      from = sender;
+      return handler(request, sender);
+    });
+    out.addDoneCallback((f) => {
+      if (msg.reply === undefined || msg.reply === "") return;
+      let value: unknown;
+      try {
+        value = f.value();
+      } catch (error) {
+        this.#publish(msg.reply, encodeFailure(error));
+        return;
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = encode([true, value]);
+      } catch (error) {
+        bytes = encodeFailure(
+          new RpcError(`rpc worker "${this.name}" could not send the result back to "${from}": it cannot be encoded (${String(error)})`),
+        );
+      }
+      this.#publish(msg.reply, bytes);
+    });
+  }
+
+  #onBeat(msg: Msg): void {
+    const peer = msg.subject.slice(this.#o.group.length + 4);
+    if (peer === this.name || !this.workers.includes(peer) || this.#gone.has(peer)) return;
+    if (msg.data[0] === 0) {
+      this.#markGone(peer, "it shut down");
+      return;
+    }
+    this.#lastSeen.set(peer, performance.now());
+    this.#checkHeardAll();
+  }
+
+  #checkHeardAll(): void {
+    if (this.#heardAll !== undefined && this.workers.every((w) => w === this.name || this.#lastSeen.has(w))) this.#heardAll();
+  }
+
+  /** Peers not heard from for deadAfterMs count as gone: checked again after pending I/O, so that a busy loop is not taken for deaths. */
+  #checkPeers(): void {
+    const stale = (): string[] => {
+      const now = performance.now();
+      return [...this.#lastSeen].filter(([peer, seen]) => !this.#gone.has(peer) && now - seen > this.#o.deadAfterMs).map(([p]) => p);
+    };
+    if (stale().length === 0) return;
+    // A timer runs before the socket is read: let queued heartbeats in first.
+    setImmediate(() => {
+      if (this.#closed) return;
+      for (const peer of stale()) this.#markGone(peer, `no heartbeat for more than ${this.#o.deadAfterMs} ms`);
+    });
+  }
+
+  #markGone(peer: string, detail: string, cause?: unknown): void {
+    if (this.#gone.has(peer) || this.#closed) return;
+    this.#gone.add(peer);
+    for (const [id, call] of this.#pending) {
+      if (call.peer === peer) this.#settle(id, false, new RpcWorkerGoneError(peer, detail, cause));
+    }
+    for (const l of this.#goneListeners) l(peer, cause ?? new RpcWorkerGoneError(peer, detail));
+  }
+}
+
+// The library's error classes, so that one thrown remotely arrives as itself.
+const LIBRARY_ERRORS: ReadonlyMap<string, new (...args: never[]) => Error> = new Map<string, new (...args: never[]) => Error>([
+  ["RpcShutdownError", RpcShutdownError],
+  ["RpcError", RpcError],
+  ["RpcTimeoutError", RpcTimeoutError],
+  ["RpcWorkerGoneError", RpcWorkerGoneError],
+  ["RpcCannotBlockError", RpcCannotBlockError],
+  ["FutureAlreadyCompletedError", FutureAlreadyCompletedError],
+  ["FutureNotCompletedError", FutureNotCompletedError],
+  ["DerivedFutureError", DerivedFutureError],
+  ["FutureTimeoutError", FutureTimeoutError],
+  ["BrokenFutureError", BrokenFutureError],
+  ["FutureError", FutureError],
+]);
+const MAX_CHAIN = 32;
+
+/** The nearest library class of each error along a `cause` chain (null where none). */
+function libraryClasses(error: unknown): (string | null)[] {
+  const out: (string | null)[] = [];
+  for (let e = error; isError(e) && out.length < MAX_CHAIN; e = (e as { cause?: unknown }).cause) {
+    let found: string | null = null;
+    for (let p: object | null = Object.getPrototypeOf(e) as object | null; p !== null && found === null; p = Object.getPrototypeOf(p) as object | null) {
+      for (const [name, ctor] of LIBRARY_ERRORS) if (ctor.prototype === p) found = name;
+    }
+    out.push(found);
+  }
+  return out;
+}
+
+/** A failed reply's bytes: the error as the error codec sends it; one that cannot be encoded becomes an RpcError saying so. */
+function encodeFailure(error: unknown): Uint8Array {
+  try {
+    return encode([false, encodeReason(error), libraryClasses(error)]);
+  } catch (cause) {
+    const replaced = new RpcError(`the error thrown by the remote function cannot be encoded (${String(cause)}): ${describeValue(error)}`);
+    return encode([false, encodeReason(replaced), libraryClasses(replaced)]);
+  }
+}
+
+function decodeError(wire: unknown, classes: readonly (string | null)[] = []): unknown {
+  const error = decodeReason(wire);
+  let e: unknown = error;
+  for (const name of classes) {
+    if (!isError(e)) break;
+    const ctor = name === null ? undefined : LIBRARY_ERRORS.get(name);
+    if (ctor !== undefined) Object.setPrototypeOf(e, ctor.prototype as object);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return error;
+}

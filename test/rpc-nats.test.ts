@@ -1,0 +1,288 @@
+// torch-futures/rpc over NATS: a real nats-server, workers in child processes (rpc/nats-worker.ts).
+import assert from "node:assert/strict";
+import { fork, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { after, before, describe, it } from "node:test";
+import { Future, FutureTimeoutError } from "../src/index.js";
+import {
+  initRpc,
+  raisedOn,
+  RpcCannotBlockError,
+  RpcError,
+  RpcTimeoutError,
+  RpcWorkerGoneError,
+  type RpcAgent,
+} from "../src/rpc/index.js";
+import { natsTransport } from "../src/rpc/nats.js";
+import { startNatsServer, type NatsServer } from "./support/nats-server.js";
+import { functions, setAgent } from "./rpc/functions.js";
+import type { NatsFunctions, NatsWorkerConfig } from "./rpc/nats-worker.js";
+
+const WORKER = new URL("./rpc/nats-worker.js", import.meta.url);
+
+let server: NatsServer;
+
+/** assert.rejects for a Future (a thenable, not a Promise). */
+function rejects(f: PromiseLike<unknown>, error: assert.AssertPredicate): Promise<void> {
+  return assert.rejects(Promise.resolve(f), error);
+}
+let groups = 0;
+
+before(async () => {
+  server = await startNatsServer();
+});
+after(async () => {
+  await server.stop();
+});
+
+interface NatsGroup {
+  agent: RpcAgent<NatsFunctions>;
+  children: Map<string, ChildProcess>;
+  /** Shuts every worker down (main too) and resolves with each child's exit code. */
+  close(options?: { graceful?: boolean }): Promise<(number | null)[]>;
+}
+
+async function startGroup(
+  names: string[] = ["worker1"],
+  options: { heartbeatMs?: number; deadAfterMs?: number; rpcTimeout?: number } = {},
+): Promise<NatsGroup> {
+  const group = `test${process.pid}g${groups++}`;
+  const workers = ["main", ...names];
+  const beat = {
+    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+    ...(options.deadAfterMs === undefined ? {} : { deadAfterMs: options.deadAfterMs }),
+  };
+  const children = new Map<string, ChildProcess>();
+  const ready: Promise<unknown>[] = [];
+  for (const name of names) {
+    const config: NatsWorkerConfig = { transport: { servers: server.url, name, workers, group, ...beat } };
+    const child = fork(WORKER, [JSON.stringify(config)], { execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    child.on("error", () => undefined); // deaths are part of the tests
+    children.set(name, child);
+    ready.push(once(child, "message"));
+  }
+  const transport = await natsTransport({ servers: server.url, name: "main", workers, group, ...beat });
+  const agent = initRpc<NatsFunctions>({
+    functions: functions as unknown as NatsFunctions,
+    transport,
+    ...(options.rpcTimeout === undefined ? {} : { rpcTimeout: options.rpcTimeout }),
+  });
+  setAgent(agent);
+  await Promise.all(ready);
+  return {
+    agent,
+    children,
+    async close(o = {}) {
+      const live = [...children.values()];
+      const exits = live.map(async (c) => {
+        if (c.exitCode === null && c.signalCode === null) await once(c, "exit");
+        return c.exitCode;
+      });
+      for (const c of live) if (c.connected) c.send("shutdown");
+      await agent.shutdown({ graceful: o.graceful ?? true, timeout: 10_000 });
+      return Promise.all(exits);
+    },
+  };
+}
+
+describe("rpc over NATS", () => {
+  it("round trips values with structured-clone fidelity, as Futures", async () => {
+    const g = await startGroup(["worker1", "worker2"]);
+    try {
+      const fut = g.agent.rpcAsync("worker1", "add", [2, 3]);
+      assert.ok(fut instanceof Future);
+      assert.equal(await fut, 5);
+      assert.equal(await g.agent.rpcAsync("worker2", "whoami", []), "worker2");
+      const value = {
+        map: new Map<unknown, unknown>([["a", 1], [2, new Set([3])]]),
+        date: new Date(1_234_567_890_123),
+        bytes: new Uint8Array([1, 2, 255]),
+        floats: new Float64Array([0.5, -0, Number.NaN]),
+        big: 2n ** 80n,
+        nested: [undefined, null, "é"],
+      };
+      assert.deepEqual(await g.agent.rpcAsync("worker1", "echo", [value]), value);
+      // A worker calls onwards to another worker, and the main worker itself.
+      assert.equal(await g.agent.rpcAsync("worker1", "forward", ["worker2", 20, 22]), 42);
+      assert.equal(await g.agent.rpcAsync("worker2", "forward", ["main", 1, 1]), 2);
+    } finally {
+      assert.deepEqual(await g.close(), [0, 0]);
+    }
+  });
+
+  it("brings errors back as themselves: class, message, cause, raisedOn; library classes too", async () => {
+    const g = await startGroup(["worker1", "worker2"]);
+    try {
+      const err = await g.agent.rpcAsync("worker1", "fail", ["boom"]).then(
+        () => assert.fail("resolved"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TypeError);
+      assert.equal(err.message, "boom");
+      assert.ok(err.cause instanceof RangeError);
+      assert.equal(err.cause.message, "the cause");
+      assert.equal(raisedOn(err), "worker1");
+      await rejects(g.agent.rpcAsync("worker2", "rejectLater", [5]), (e: unknown) => e instanceof SyntaxError && raisedOn(e) === "worker2");
+      const lib = await g.agent.rpcAsync("worker1", "libraryError", []).then(
+        () => assert.fail("resolved"),
+        (e: unknown) => e,
+      );
+      assert.ok(lib instanceof RpcTimeoutError);
+      assert.ok(lib instanceof FutureTimeoutError);
+      assert.equal(lib.worker, "elsewhere");
+      assert.equal(lib.fn, "thing");
+      // rpcSync on a NATS worker throws RpcCannotBlockError there, which arrives as itself.
+      await rejects(g.agent.rpcAsync("worker1", "forwardSync", ["worker2", 1, 2]), (e: unknown) => e instanceof RpcCannotBlockError);
+      // A thrown value that is not an error, and one that cannot be encoded.
+      await rejects(g.agent.rpcAsync("worker1", "failWith", [{ code: 7 }]), (e: unknown) => (e as { code?: number }).code === 7);
+      await rejects(g.agent.rpcAsync("worker1", "unclonable", []), (e: unknown) => e instanceof RpcError && /cannot be encoded/.test(e.message));
+    } finally {
+      await g.close();
+    }
+  });
+
+  it("reports unknown functions and workers as RpcError, and the group goes on", async () => {
+    const g = await startGroup();
+    try {
+      await rejects(
+        g.agent.rpcAsync("worker1", "nope" as "add", [1, 2]),
+        (e: unknown) => e instanceof RpcError && /no function named "nope"/.test(e.message),
+      );
+      assert.throws(() => g.agent.rpcAsync("worker9", "add", [1, 2]), (e: unknown) => e instanceof RpcError && /"worker1"/.test(e.message));
+      assert.equal(await g.agent.rpcAsync("worker1", "add", [1, 2]), 3);
+      assert.throws(() => g.agent.rpcAsync("worker1", "echo", [() => 1]), TypeError);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it("rpcSync throws RpcCannotBlockError pointing to rpcAsync", async () => {
+    const g = await startGroup();
+    try {
+      assert.throws(() => g.agent.rpcSync("worker1", "add", [1, 2]), (e: unknown) => e instanceof RpcCannotBlockError && /rpcAsync/.test(e.message));
+      assert.equal(await g.agent.rpcAsync("worker1", "add", [1, 2]), 3);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it("times a call out, drops its late reply, and the next call gets its own answer", async () => {
+    const g = await startGroup();
+    try {
+      await rejects(g.agent.rpcAsync("worker1", "later", [300, 1], { timeout: 50 }), (e: unknown) => e instanceof RpcTimeoutError);
+      assert.equal(await g.agent.rpcAsync("worker1", "later", [400, 2]), 2); // the late reply (1) came meanwhile
+      assert.equal(await g.agent.rpcAsync("worker1", "add", [1, 2]), 3);
+      const controller = new AbortController();
+      const aborted = g.agent.rpcAsync("worker1", "later", [200, 4], { signal: controller.signal });
+      controller.abort(new Error("stop"));
+      await rejects(aborted, /stop/);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it("fails calls to a peer killed mid-call with RpcWorkerGoneError within deadAfterMs + heartbeatMs, later calls at once", async () => {
+    const heartbeatMs = 100;
+    const deadAfterMs = 400;
+    const g = await startGroup(["worker1", "worker2"], { heartbeatMs, deadAfterMs });
+    try {
+      const inFlight = g.agent.rpcAsync("worker1", "hang", []);
+      await g.agent.rpcAsync("worker1", "add", [1, 1]); // the hang call has arrived
+      const killedAt = performance.now();
+      g.children.get("worker1")?.kill("SIGKILL");
+      const err = await inFlight.then(
+        () => assert.fail("resolved"),
+        (e: unknown) => e,
+      );
+      const elapsed = performance.now() - killedAt;
+      assert.ok(err instanceof RpcWorkerGoneError, String(err));
+      assert.equal(err.worker, "worker1");
+      // A bound, not a speed figure: the slack covers a loaded machine.
+      assert.ok(elapsed < deadAfterMs + heartbeatMs + 1_500, `${elapsed} ms`);
+      const later = g.agent.rpcAsync("worker1", "add", [1, 2]);
+      assert.ok(later.done());
+      await rejects(later, RpcWorkerGoneError);
+      assert.equal(await g.agent.rpcAsync("worker2", "add", [2, 2]), 4);
+    } finally {
+      const codes = await g.close();
+      assert.equal(codes[1], 0);
+    }
+  });
+
+  it("counts a peer whose connection has gone as gone at the first call: NATS has no responders for it", async () => {
+    // A death window far longer than the test: only "no responders" can tell.
+    const g = await startGroup(["worker1", "worker2"], { heartbeatMs: 250, deadAfterMs: 60_000 });
+    try {
+      const child = g.children.get("worker1");
+      const exited = child === undefined ? Promise.resolve() : once(child, "exit");
+      child?.kill("SIGKILL");
+      await exited;
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the server notices the closed socket
+      await rejects(g.agent.rpcAsync("worker1", "add", [1, 2]), (e: unknown) => e instanceof RpcWorkerGoneError && /no responders/.test(e.message));
+      await rejects(g.agent.rpcAsync("worker1", "add", [1, 2]), (e: unknown) => e instanceof RpcWorkerGoneError && /went away earlier/.test(e.message));
+      assert.equal(await g.agent.rpcAsync("worker2", "add", [2, 2]), 4);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it("shuts the whole group down gracefully with calls in flight: all complete, all exit 0", async () => {
+    const g = await startGroup(["worker1", "worker2"]);
+    const calls = [
+      ...Array.from({ length: 50 }, (_, i) => g.agent.rpcAsync(i % 2 === 0 ? "worker1" : "worker2", "later", [100, i])),
+      g.agent.rpcAsync("worker2", "future", [150, "last"]),
+    ];
+    const codes = await g.close();
+    assert.deepEqual(
+      await Promise.all(calls),
+      [...Array.from({ length: 50 }, (_, i) => i), "last"],
+    );
+    assert.deepEqual(codes, [0, 0]);
+  });
+
+  it("loses nothing with 10,000 calls in flight", async () => {
+    const g = await startGroup(["worker1", "worker2"]);
+    try {
+      const n = 10_000;
+      const answers = await Promise.all(
+        Array.from({ length: n }, (_, i) => g.agent.rpcAsync(i % 2 === 0 ? "worker1" : "worker2", "add", [i, 1])),
+      );
+      assert.equal(answers.length, n);
+      answers.forEach((a, i) => { assert.equal(a, i + 1); });
+    } finally {
+      assert.deepEqual(await g.close(), [0, 0]);
+    }
+  });
+
+  it("RRefs: remote, toHereAsync, passed as an argument, released: the owner holds nothing after", async () => {
+    const g = await startGroup(["worker1", "worker2"]);
+    try {
+      const ref = g.agent.remote("worker1", "array", [1_000, 2]);
+      assert.equal((await ref.toHereAsync()).length, 1_000);
+      assert.equal(await g.agent.rpcAsync("worker2", "sumAsync", [ref]), 2_000);
+      assert.equal(await g.agent.rpcAsync("worker1", "sumAsync", [ref]), 2_000);
+      assert.ok((await g.agent.rpcAsync("worker1", "owned", [])) > 0);
+      ref.release();
+      // The workers' copies (worker1 got one as an argument too) go when they are garbage-collected.
+      let owned = -1;
+      for (let i = 0; i < 100 && owned !== 0; i++) {
+        await Promise.all([g.agent.rpcAsync("worker1", "gc", []), g.agent.rpcAsync("worker2", "gc", [])]);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        owned = await g.agent.rpcAsync("worker1", "owned", []);
+      }
+      assert.equal(owned, 0);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it("rejects the rendezvous naming the workers it did not hear from, and bad options with TypeError", async () => {
+    await assert.rejects(
+      natsTransport({ servers: server.url, name: "main", workers: ["main", "ghost"], group: `test${process.pid}lonely`, connectTimeoutMs: 300 }),
+      (e: unknown) => e instanceof RpcError && /"ghost"/.test(e.message),
+    );
+    await assert.rejects(natsTransport({ servers: server.url, name: "nobody", workers: ["main"] }), TypeError);
+    await assert.rejects(natsTransport({ servers: server.url, name: "a.b", workers: ["a.b"] }), TypeError);
+    await assert.rejects(natsTransport({ servers: server.url, name: "main", workers: ["main"], heartbeatMs: 100, deadAfterMs: 50 }), TypeError);
+  });
+});

@@ -1,0 +1,38 @@
+// A worker process of a NATS test group (forked by test/rpc-nats.test.ts): joins the group named
+// in its argument, serves the test functions (plus one that throws a library error), and shuts
+// down when the test asks it to (message "shutdown"), then lets the process exit by itself.
+import { initRpc, RpcTimeoutError } from "../../src/rpc/index.js";
+import { natsTransport, type NatsTransportOptions } from "../../src/rpc/nats.js";
+import { functions, setAgent, type Functions } from "./functions.js";
+
+/** What the test passes as the first argument, as JSON. */
+export interface NatsWorkerConfig {
+  transport: NatsTransportOptions;
+  graceful?: boolean;
+}
+
+/** The functions a NATS test worker exposes: the shared ones and one that throws a library error. */
+export const natsFunctions = {
+  ...functions,
+  libraryError: (): never => {
+    throw new RpcTimeoutError("elsewhere", "thing", 5);
+  },
+};
+export type NatsFunctions = typeof natsFunctions;
+
+if (process.send !== undefined) {
+  const config = JSON.parse(process.argv[2] ?? "{}") as NatsWorkerConfig;
+  const agent = initRpc<NatsFunctions>({ functions: natsFunctions, transport: await natsTransport(config.transport) });
+  setAgent(agent);
+  process.on("message", (m: unknown) => {
+    if (m === "shutdown") {
+      void agent.shutdown({ graceful: config.graceful ?? true, timeout: 10_000 }).then(() => {
+        process.send?.("closed");
+        process.disconnect();
+      });
+    }
+  });
+  process.send("ready");
+}
+
+export type { Functions };
