@@ -144,7 +144,7 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
   /** Calls this worker made that are still pending. */
   readonly #outgoing = new Set<Future>();
   /** Requests from peers being served. */
-  #incoming = 0;
+  readonly #incoming = new Map<string, number>();
   #incomingDrained: (() => void) | undefined;
   /** Workers that said they are done (graceful shutdown), and the waiter for all of them. */
   readonly #doneFrom = new Set<string>();
@@ -190,6 +190,7 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
       this.#dropHolder(peer);
       this.#doneFrom.add(peer);
       this.#checkAllDone();
+      this.#checkDrained();
     });
     transport.serve((request, from) => this.#serve(request, from));
   }
@@ -363,7 +364,20 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
       this.#allDone = resolve;
       this.#checkAllDone();
     });
-    if (this.#incoming > 0) await new Promise<void>((resolve) => (this.#incomingDrained = resolve));
+    await new Promise<void>((resolve) => {
+      this.#incomingDrained = resolve;
+      this.#checkDrained();
+    });
+  }
+
+  /** Resolves the shutdown's wait once no call from a worker still there is being served. */
+  #checkDrained(): void {
+    if (this.#incomingDrained === undefined) return;
+    // A reply to a worker that has gone cannot arrive: its calls do not hold the shutdown up.
+    for (const from of this.#incoming.keys()) if (from === this.name || this.#transport.alive(from)) return;
+    const resolve = this.#incomingDrained;
+    this.#incomingDrained = undefined;
+    resolve();
   }
 
   #checkAllDone(): void {
@@ -572,11 +586,11 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
   #serve(request: RpcRequest, from: string): unknown {
     switch (request.kind) {
       case "call":
-        return this.#running(() => this.#invoke(request));
+        return this.#running(from, () => this.#invoke(request));
       case "remote": {
         // The value stays here, failed if the function is unknown or threw: toHere() reports it.
         const value = new Future();
-        settleWith(value, () => this.#running(() => this.#invoke(request)));
+        settleWith(value, () => this.#running(from, () => this.#invoke(request)));
         this.#owned.set(request.rref ?? "", { value, holders: new Map([[from, 1]]) });
         return undefined;
       }
@@ -613,14 +627,13 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
   }
 
   /** Runs a served function, counting it in flight until its result (maybe a Future or Promise) settles. */
-  #running(run: () => unknown): unknown {
-    this.#incoming++;
+  #running(from: string, run: () => unknown): unknown {
+    this.#incoming.set(from, (this.#incoming.get(from) ?? 0) + 1);
     const finished = (): void => {
-      if (--this.#incoming === 0 && this.#incomingDrained !== undefined) {
-        const resolve = this.#incomingDrained;
-        this.#incomingDrained = undefined;
-        resolve();
-      }
+      const n = (this.#incoming.get(from) ?? 1) - 1;
+      if (n === 0) this.#incoming.delete(from);
+      else this.#incoming.set(from, n);
+      this.#checkDrained();
     };
     let result: unknown;
     try {

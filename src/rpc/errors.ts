@@ -8,6 +8,7 @@
  * @module
  */
 import { BrokenFutureError, FutureError, FutureNotCompletedError, FutureTimeoutError } from "../errors.js";
+import { registerErrorClass } from "../threads/error-codec.js";
 
 /**
  * A bad use of the RPC group: an unknown worker or function, a call after
@@ -151,3 +152,10 @@ export function markRaisedOn(error: unknown, worker: string): unknown {
   }
   return error;
 }
+
+// Each crosses threads and the NATS wire as itself (both ends load this module).
+registerErrorClass("RpcError", RpcError);
+registerErrorClass("RpcTimeoutError", RpcTimeoutError);
+registerErrorClass("RpcWorkerGoneError", RpcWorkerGoneError);
+registerErrorClass("RpcShutdownError", RpcShutdownError);
+registerErrorClass("RpcCannotBlockError", RpcCannotBlockError);

@@ -120,6 +120,12 @@ export function isRpcGroupHandle(value: unknown): value is RpcGroupHandle {
   return typeof h === "object" && h !== null && h.torchFuturesRpcGroup === 1 && typeof h.name === "string" && Array.isArray(h.workers);
 }
 
+/** A call waiting for a request future: `run` sends it with the one it is given, or fails it. */
+interface Waiter {
+  readonly reply: Future;
+  (slot: Future<RpcRequest> | undefined, error?: unknown): void;
+}
+
 /** The two links with one peer: the one this thread calls it on, and the one it serves it on. */
 interface Peer {
   readonly name: string;
@@ -128,7 +134,7 @@ interface Peer {
   /** Request futures the peer handed us, oldest first, taken by calls. */
   readonly slots: Future<RpcRequest>[];
   /** Calls waiting for a request future: each sends with the one it is given, or fails. */
-  readonly waiting: ((slot: Future<RpcRequest> | undefined, error?: unknown) => void)[];
+  waiting: Waiter[];
   pumping: boolean;
   /** Request futures we handed the peer, oldest first, paired with its reply futures in order. */
   readonly sent: Future<RpcRequest>[];
@@ -192,12 +198,17 @@ function meet(me: string, peer: string, port: MessagePort, first: boolean): Prom
       const out = new FutureLink<unknown, RpcRequest>({ capacity: CAPACITY });
       const inn = new FutureLink<RpcRequest, unknown>({ capacity: CAPACITY });
       port.postMessage({ out: inn.handle, in: out.handle }, [...inn.handle.transferList, ...out.handle.transferList]);
-      port.off("close", onClose);
-      done(out, inn);
+      // Joined once the peer has opened both links: a peer that dies before that closes the port instead.
+      port.once("message", () => {
+        port.off("close", onClose);
+        done(out, inn);
+      });
     } else {
       port.once("message", (m: { out: LinkHandle<unknown, RpcRequest>; in: LinkHandle<RpcRequest, unknown> }) => {
         port.off("close", onClose);
-        done(openLink(m.out), openLink(m.in));
+        const opened = [openLink(m.out), openLink(m.in)] as const;
+        port.postMessage("opened");
+        done(...opened);
       });
     }
   });
@@ -241,14 +252,20 @@ class ThreadsTransport implements Transport {
     } else {
       // No request future in hand: the call waits for the next one the peer sends, in order.
       checkSendable(request);
-      p.waiting.push((s, error) => {
+      const waiter = (s: Future<RpcRequest> | undefined, error?: unknown): void => {
+        if (reply.done()) {
+          // Timed out or aborted while waiting: nothing is sent, and the request future stays first in line.
+          if (s !== undefined) p.slots.unshift(s);
+          return;
+        }
         try {
           if (s === undefined) throw error;
           this.#send(p, s, reply, request, options);
         } catch (e) {
           reply.setException(e);
         }
-      });
+      };
+      p.waiting.push(Object.assign(waiter, { reply }));
       this.#pump(p);
     }
     return this.#result(p, reply, options);
@@ -256,6 +273,8 @@ class ThreadsTransport implements Transport {
 
   callSync(to: string, request: RpcRequest, options: CallOptions): unknown {
     const p = this.#peer(to);
+    // Calls that timed out or were aborted while waiting for their turn no longer hold this one up.
+    p.waiting = p.waiting.filter((w) => !w.reply.done());
     if (p.waiting.length > 0) {
       throw new RpcCannotBlockError(
         `rpcSync() to "${to}" cannot block while earlier calls to it wait their turn on this thread; await agent.rpcAsync() instead.`,
@@ -321,7 +340,14 @@ class ThreadsTransport implements Transport {
       p.slots.unshift(slot);
       throw error;
     }
-    p.out.send(reply);
+    try {
+      p.out.send(reply);
+    } catch (error) {
+      // The peer closed its links or went away meanwhile: this call, and every later one, fails as gone.
+      const gone = this.#goneFrom(p, error);
+      reply.setException(gone);
+      return;
+    }
     p.pending.add(reply);
   }
 
@@ -380,7 +406,9 @@ class ThreadsTransport implements Transport {
   }
 
   #goneFrom(p: Peer, cause: unknown): unknown {
-    if (this.#closed || !(cause instanceof BrokenFutureError || cause instanceof LinkClosedError)) return cause;
+    if (this.#closed || cause instanceof RpcWorkerGoneError || !(cause instanceof BrokenFutureError || cause instanceof LinkClosedError)) {
+      return cause;
+    }
     this.#markGone(p, cause);
     return new RpcWorkerGoneError(p.name, cause instanceof LinkClosedError ? "it shut down" : "its thread went away", cause);
   }
@@ -419,7 +447,13 @@ class ThreadsTransport implements Transport {
 
   #offerSlot(p: Peer): void {
     const slot = new Future<RpcRequest>();
-    p.in.send(slot);
+    try {
+      p.in.send(slot);
+    } catch (error) {
+      // The peer closed its links or went away: it makes no more calls here.
+      this.#markGone(p, error);
+      return;
+    }
     p.sent.push(slot);
   }
 

@@ -41,6 +41,10 @@ export const functions = {
   hang: (): Promise<never> => new Promise<never>(() => undefined),
   unclonable: (): unknown => () => 1,
   exit: (code: number): never => process.exit(code),
+  exitAfter: (ms: number): number => {
+    setTimeout(() => process.exit(1), ms);
+    return ms;
+  },
   throwUncaught: (): number => {
     setTimeout(() => {
       throw new Error("uncaught in the worker");

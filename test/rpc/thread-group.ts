@@ -1,6 +1,5 @@
 // Starts a worker-threads RPC group for a test: this thread is "main", the others are worker
 // threads running thread-worker.ts.
-import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { createThreadGroup, initRpc, threadsTransport, type RpcAgent } from "../../src/rpc/index.js";
 import { functions, setAgent, type Functions } from "./functions.js";
@@ -41,8 +40,11 @@ export async function startThreadGroup(
     agent,
     workers,
     async close(o = {}) {
-      const exits = [...workers.values()].map((w) => (w.threadId === -1 ? Promise.resolve() : once(w, "exit")));
-      for (const w of workers.values()) if (w.threadId !== -1) w.postMessage("shutdown");
+      // Not events.once: it rejects on the 'error' a dying worker emits.
+      const exits = [...workers.values()].map((w) =>
+        w.threadId === -1 ? Promise.resolve() : new Promise<void>((resolve) => w.once("exit", () => resolve())),
+      );
+      for (const w of workers.values()) if (w.threadId !== -1) w.postMessage(o.graceful === false ? "shutdown-now" : "shutdown");
       await agent.shutdown({ graceful: o.graceful ?? true, timeout: 10_000 });
       await Promise.all(exits);
     },

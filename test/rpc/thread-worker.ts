@@ -8,8 +8,8 @@ const { handle, graceful } = workerData as { handle: RpcGroupHandle; graceful?: 
 const agent = initRpc<Functions>({ functions, transport: await threadsTransport(handle) });
 setAgent(agent);
 parentPort?.on("message", (m: unknown) => {
-  if (m === "shutdown") {
-    void agent.shutdown({ graceful: graceful ?? true }).then(() => {
+  if (m === "shutdown" || m === "shutdown-now") {
+    void agent.shutdown({ graceful: m === "shutdown" && (graceful ?? true) }).then(() => {
       parentPort?.postMessage("closed");
       parentPort?.close();
     });
