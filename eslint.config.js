@@ -16,7 +16,7 @@ export default tseslint.config(
   },
   {
     files: ["src/**/*.ts"],
-    ignores: ["src/threads/node*.ts"],
+    ignores: ["src/threads/node/**"],
     rules: {
       // The core runs in browsers too: it imports nothing from Node.js.
       "no-restricted-imports": ["error", { patterns: ["node:*"] }],

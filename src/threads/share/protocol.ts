@@ -1,126 +1,55 @@
 /**
- * The cross-thread engine: what `share()`, `adopt()` and the core's remote
- * hooks do, written against a small {@link Platform} so that it imports
- * nothing from Node.js.
+ * The `share()`/`adopt()` protocol: one future, one owner thread (where it
+ * was created) and one adopter thread per handle, each keeping its own
+ * ordinary `Future` in state `PENDING_SHARED`.
  *
- * A shared future links one owner thread (where it was created) with one
- * adopter thread per handle. Each thread keeps its own ordinary `Future` in
- * state `PENDING_SHARED`; they agree through a cell of shared memory
- * (`shared-cell.ts`): completing is one compare-exchange of the cell's state,
- * from pending to claimed, so exactly one thread wins. The winner posts the
- * value on the message ports that link it to the others, *then* sets the
- * state and wakes blocked threads, so a thread that sees the state changed
- * finds the message already waiting and takes it synchronously (that is how
- * `wait()` blocks for real). The owner is the hub: a value an adopter sets
- * reaches the other adopters through it.
- *
- * A future can also travel over a `FutureLink` (`link-engine.ts`), which
- * keeps its state and small values in shared memory instead. Both kinds of
- * shared future are a {@link SharedRecord} to the hooks below: this file
- * dispatches the core's calls to them and blocks on either.
+ * They agree through a cell of shared memory (`kit/shared-cell.ts`):
+ * completing is one compare-exchange of the cell's state, from pending to
+ * claimed, so exactly one thread wins. The winner posts the value on the
+ * message ports that link it to the others, *then* sets the state and wakes
+ * blocked threads, so a thread that sees the state changed finds the message
+ * already waiting and takes it synchronously (that is how `wait()` blocks for
+ * real). The owner is the hub: a value an adopter sets reaches the other
+ * adopters through it.
  *
  * Deaths: a thread that goes away closes its ports. The other side learns it
  * from its event loop (the port's `'close'`), or, while blocked in `wait()`
  * and so deaf to its event loop, from its sentinel thread, which holds the
  * other end of a lifeline port that the blocked thread sends to the peer
- * after {@link GRACE_MS} of blocking (lifelines cost a port each, so a wait
- * that ends quickly never pays for one).
+ * after `GRACE_MS` of blocking (lifelines cost a port each, so a wait that
+ * ends quickly never pays for one).
+ *
+ * Written against the kit (`kit/index.ts`) alone, so it imports nothing from
+ * Node.js; the platforms wrap its {@link HandleData} into public handles.
  *
  * Internal: not part of the public API.
  *
  * @module
  */
-import { isDerived, settle, type Slot } from "../callback-queue.js";
-import { FULFILLED, PENDING, PENDING_SHARED, REJECTED } from "../states.js";
-import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError, FutureNotCompletedError } from "../errors.js";
-import { Future } from "../future.js";
-import type { RemoteHooks } from "../remote.js";
-import * as cells from "./shared-cell.js";
-import { decodeReason, encodeReason } from "./error-codec.js";
-import { describeValue } from "../describe.js";
-
-/** A message port as the engine uses it. */
-export interface Port {
-  postMessage(message: unknown, transfer?: readonly object[]): void;
-  close(): void;
-}
-
-/** What the engine needs of the platform (Node.js `worker_threads` today). */
-export interface Platform<P extends Port = Port> {
-  /** A new entangled pair of ports. */
-  channel(): [P, P];
-  /**
-   * Takes the next message waiting on `port`, without blocking; throws if it
-   * cannot be received. {@link LATER}: the next message exists but only the
-   * event loop can deliver it (browsers, for what bytes cannot carry).
-   */
-  receive(port: P): { message: unknown } | undefined | typeof LATER;
-  /**
-   * Delivers `port`'s messages, the errors of messages that cannot be
-   * received, and its closing, from the event loop; the port starts unref'd.
-   */
-  listen(port: P, onMessage: (message: unknown) => void, onUnreadable: (error: unknown) => void, onClose: () => void): void;
-  /** Whether `port` keeps this thread's event loop alive. */
-  setRef(port: P, ref: boolean): void;
-  /**
-   * Gives `port` to this thread's sentinel, which calls
-   * `participantGone(cell, participant, counted)` when the port closes — a
-   * lifeline, or, without {@link Platform.lifelines}, a peer's own port, whose
-   * thread the sentinel watches.
-   */
-  watch(port: P, cell: SharedArrayBuffer, participant: number, counted: SharedArrayBuffer | undefined): void;
-  /**
-   * Gives `port` to this thread's sentinel, which calls
-   * `linkPeerGone(words, layout, side)` on the link's memory when the port closes.
-   */
-  watchLink(port: P, link: SharedArrayBuffer, side: number): void;
-  /**
-   * Serializes `value` as structured clone would; throws if it cannot be
-   * serialized here (shared memory, ports and other platform objects go by
-   * message instead, which decides for good).
-   */
-  serialize(value: unknown): Uint8Array;
-  /** The inverse of `serialize`; `bytes` may be a view of shared memory. */
-  deserialize(bytes: Uint8Array): unknown;
-  /** Whether this thread can go away while the others go on (a worker, not the main thread). */
-  readonly mortal: boolean;
-  /** Whether this thread may block in `Atomics.wait` (a browser window's main thread may not). */
-  readonly canBlock: boolean;
-  /** Whether {@link Platform.watch} takes lifeline ports (Node.js) rather than the peers' ports (browsers). */
-  readonly lifelines: boolean;
-}
-
-/** See {@link Platform.receive}. */
-export const LATER = "later";
-
-/** One thread's view of one shared future, whichever way it was shared. */
-export interface SharedRecord {
-  readonly fut: Future;
-  /** Completed on this thread. */
-  readonly done: boolean;
-  /** The word this thread blocks on for it: it changes whenever the future may have. */
-  readonly bell: Int32Array;
-  readonly bellIndex: number;
-  /** Whether a death on the other side already wakes this thread while it blocks. */
-  readonly armed: boolean;
-  /** Whether its value waits where only the event loop can take it (see {@link LATER}). */
-  readonly later: boolean;
-  /** See `RemoteHooks.complete`. */
-  complete(state: number, value: unknown, transfer: readonly unknown[] | undefined): void;
-  /** Applies, without blocking, whatever has happened to it elsewhere. */
-  poll(): void;
-  /** Someone on this thread waits for it (a callback, an `await`). */
-  watch(): void;
-  /** Makes a death on the other side wake this thread while it blocks (see {@link GRACE_MS}). */
-  arm(): void;
-  /**
-   * Spins (see {@link SPIN_MS}) while `bell` holds `seq`, if an answer may
-   * come within a spin, until `until` at most; whether the bell changed.
-   */
-  spin(seq: number, until: number): boolean;
-  /** Sleeps on `bell` while it holds `seq`, at most `timeoutMs`. */
-  sleep(seq: number, timeoutMs: number): void;
-}
+import { isDerived, settle } from "../../callback-queue.js";
+import { FULFILLED, PENDING, PENDING_SHARED, REJECTED } from "../../states.js";
+import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError } from "../../errors.js";
+import { Future } from "../../future.js";
+import { describeValue } from "../../describe.js";
+import { decodeReason, encodeReason } from "../codecs/error-codec.js";
+import {
+  CLAIM_WAIT_MS,
+  LATER,
+  addPendingSource,
+  alreadyCompleted,
+  cells,
+  cloneError,
+  errorText,
+  forget,
+  host,
+  recordFor,
+  register,
+  refuseFuture,
+  spin,
+  what,
+  type Port,
+  type SharedRecord,
+} from "../kit/index.js";
 
 /** What a handle carries, before the platform wraps it. */
 export interface HandleData<P extends Port = Port> {
@@ -129,29 +58,6 @@ export interface HandleData<P extends Port = Port> {
   readonly port: P;
   readonly ownerMortal: boolean;
 }
-
-/** Blocking this long without an answer arms the sentinel's lifelines. */
-export const GRACE_MS = 5;
-/**
- * A blocking wait may first spin this long on its word before sleeping:
- * waking a sleeping thread costs tens of microseconds on some machines, more
- * than a whole answer from a busy peer.
- */
-export const SPIN_MS = 0.05;
-
-/** Spins while `bell[index]` holds `seq`, until `until` at most; whether it changed. */
-export function spin(bell: Int32Array, index: number, seq: number, until: number): boolean {
-  if (performance.now() >= until) return Atomics.load(bell, index) !== seq;
-  for (let i = 1; ; i++) {
-    if (Atomics.load(bell, index) !== seq) return true;
-    if ((i & 63) === 0 && performance.now() >= until) return false;
-  }
-}
-
-/** How long a loser waits for a claimant that is still posting its value. */
-export const CLAIM_WAIT_MS = 2000;
-/** `waitAll` on futures of different cells blocks on one and re-checks the others this often. */
-const SLICE_MS = 2;
 
 // Messages on a future's ports.
 const VALUE = 0;
@@ -235,70 +141,24 @@ class Hub implements SharedRecord {
   }
 }
 
-let platform: Platform | undefined;
-const records = new WeakMap<Slot, SharedRecord>();
 // Pending shared futures stay reachable while another thread may complete them.
 const live = new Set<Hub>();
-// Where RemoteHooks.pendingShared finds pending shared futures besides `live` (FutureLink's, see link-engine.ts).
-const pendingSources: (() => Iterable<Slot>)[] = [];
+// A blocking wait on a future derived from a shared one looks among these (see RemoteHooks.pendingShared).
+addPendingSource(function* () {
+  for (const rec of live) yield rec.fut;
+});
 // Adopting the same handle twice gives the same future.
 const adopted = new WeakMap<object, Future>();
 // Cells this thread is claiming right now (a getter run by the clone may complete again).
 const claiming = new Set<SharedArrayBuffer>();
 
-/** The installed platform. */
-export function host(): Platform {
-  if (platform === undefined) throw new Error("internal: torch-futures/threads has no platform installed");
-  return platform;
-}
-
-function recordOf(fut: Slot): SharedRecord {
-  const rec = records.get(fut);
-  if (rec === undefined) throw new Error("internal: a shared future has no record on this thread");
-  return rec;
-}
-
-/** This thread's record of `fut`, if it is shared. */
-export function recordFor(fut: Slot): SharedRecord | undefined {
-  return records.get(fut);
-}
-
-/**
- * Forgets `fut`'s record once it completed here: every lookup is of a pending
- * shared future, and V8 never shrinks a WeakMap's table when collected keys
- * leave it, only on delete (a link streaming 100,000 futures in one go left
- * 8 MB of table behind).
- */
-export function forget(fut: Slot): void {
-  records.delete(fut);
-}
-
-/** Makes `fut` a pending shared future, known here by `rec`. */
-export function register(fut: Future, rec: SharedRecord): void {
-  fut._state = PENDING_SHARED;
-  records.set(fut, rec);
-}
-
-/** Adds a place where {@link pendingShared} finds pending shared futures (another engine's). */
-export function addPendingSource(source: () => Iterable<Slot>): void {
-  pendingSources.push(source);
-}
-
-/** The pending shared futures on this thread: `share`/`adopt`'s, and those of the other engines. */
-function pendingShared(): Slot[] {
-  const found: Slot[] = [];
-  for (const rec of live) if (rec.fut._state === PENDING_SHARED) found.push(rec.fut);
-  for (const source of pendingSources) for (const fut of source()) if (fut._state === PENDING_SHARED) found.push(fut);
-  return found;
-}
-
 // ---------------------------------------------------------------------------
 // share / adopt
 
-/** See `share()` in `node-handle.ts`. */
+/** See `share()` in `node/handle.ts`. */
 export function shareFuture<P extends Port>(fut: Future): HandleData<P> {
   if (!(fut instanceof Future)) throw new TypeError(`share() expects a Future, got ${describeValue(fut)}.`);
-  const known = records.get(fut);
+  const known = recordFor(fut);
   let rec: Hub;
   if (fut._state === PENDING) {
     rec = ownerRecord(fut);
@@ -352,11 +212,11 @@ function ownerRecord(fut: Future): Hub {
 
 /** Whether `fut` is a future this thread shared with `share()` (and so can share again). */
 export function isSharedOwner(fut: Future): boolean {
-  const rec = records.get(fut);
+  const rec = recordFor(fut);
   return rec instanceof Hub && rec.me === cells.OWNER;
 }
 
-/** See `adopt()` in `node-handle.ts`. */
+/** See `adopt()` in `node/handle.ts`. */
 export function adoptHandle(data: HandleData): Future {
   const known = adopted.get(data.port);
   if (known !== undefined) return known;
@@ -446,15 +306,6 @@ function complete(rec: Hub, state: number, value: unknown, transfer: readonly un
   finish(rec, state, value);
 }
 
-/** A future is not a value: it cannot be cloned into another thread. */
-export function refuseFuture(method: string, value: unknown): void {
-  if (value instanceof Future) {
-    throw new TypeError(
-      `${method}(): a Future cannot be sent to another thread as a value. share() it and send its handle instead.`,
-    );
-  }
-}
-
 /** Wins the cell for this thread, or throws `FutureAlreadyCompletedError`. */
 function claim(rec: Hub, method: string): void {
   const cell = rec.cell;
@@ -474,39 +325,6 @@ function claim(rec: Hub, method: string): void {
     if (host().canBlock) Atomics.wait(cell, cells.SEQ, seq, deadline - now);
     else spin(cell, cells.SEQ, seq, deadline);
   }
-}
-
-/** The error for a completion that lost; `state` as in a cell (only its kind is read). */
-export function alreadyCompleted(method: string, state: number): FutureAlreadyCompletedError {
-  const kind = cells.kindOf(state);
-  const how =
-    kind === cells.CLAIMED
-      ? "is being completed by another thread"
-      : kind === cells.BROKEN
-        ? "has failed with BrokenFutureError (the threads that could complete it went away)"
-        : `was already completed with ${kind === cells.FULFILLED ? "a result" : "an error"}`;
-  return new FutureAlreadyCompletedError(
-    `${method}() was called on a shared future that ${how}. A Future can be completed only once, by one thread; ` +
-      "the first completion is kept.",
-  );
-}
-
-function what(state: number): string {
-  return state === FULFILLED ? "result" : "error";
-}
-
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The error for a value that cannot cross; the future is still pending. */
-export function cloneError(method: string, state: number, error: unknown): TypeError {
-  return new TypeError(
-    `${method}(): the ${what(state)} cannot be sent to the other thread sharing this future: ${errorText(error)} ` +
-      "Only what structured clone accepts crosses threads (not functions, symbols, or objects holding them; " +
-      "MessagePorts must be listed in { transfer }). The future is still pending: complete it with another value.",
-    { cause: error },
-  );
 }
 
 function sendBroken(peer: Peer, reason: string): void {
@@ -659,70 +477,4 @@ function arm(rec: Hub, only?: Peer): void {
     }
     p.watch(mine, rec.sab, peer.id, peer.counted);
   }
-}
-
-function blockUntilAny(futs: readonly Slot[], deadline: number): void {
-  const recs = futs.map(recordOf);
-  const canBlock = host().canBlock;
-  const start = performance.now();
-  const graceEnd = start + GRACE_MS;
-  const spinEnd = Math.min(start + SPIN_MS, deadline);
-  for (;;) {
-    const target = recs.find((rec) => !rec.done);
-    if (target === undefined) return;
-    const bell = target.bell;
-    const index = target.bellIndex;
-    const seq = Atomics.load(bell, index);
-    for (const rec of recs) {
-      rec.poll();
-      if (rec.done) return;
-      if (rec.later && canBlock) throw lateValue();
-    }
-    if (!canBlock) {
-      throw new FutureNotCompletedError(
-        "wait() cannot block on a browser window's main thread: browsers forbid blocking it (Atomics.wait throws " +
-          "there). Use `await fut` (or fut.then(...)) to wait without blocking; wait() blocks in Web Workers.",
-      );
-    }
-    if (target.spin(seq, spinEnd)) continue;
-    const now = performance.now();
-    if (now >= deadline) return;
-    let timeout = deadline - now;
-    if (now >= graceEnd) {
-      for (const rec of recs) if (!rec.armed) rec.arm();
-    } else {
-      timeout = Math.min(timeout, graceEnd - now);
-    }
-    if (recs.length > 1) timeout = Math.min(timeout, SLICE_MS);
-    target.sleep(seq, timeout);
-  }
-}
-
-/** The error for a blocking wait on a value that only the event loop can deliver. */
-function lateValue(): FutureNotCompletedError {
-  return new FutureNotCompletedError(
-    "wait() cannot block for this future's value: another thread completed it with a value that reaches this " +
-      "thread only through its event loop (in browsers: one holding a SharedArrayBuffer or a MessagePort, or too " +
-      "big for shared memory). Use `await fut` to take it; the future is complete, and done() will say so then.",
-  );
-}
-
-// ---------------------------------------------------------------------------
-
-/** Installs the platform; returns the hooks for the core's `installRemote`. */
-export function createHooks<P extends Port>(p: Platform<P>): RemoteHooks {
-  platform = p;
-  return {
-    complete(fut, state, value, transfer) {
-      recordOf(fut).complete(state, value, transfer);
-    },
-    poll(fut) {
-      recordOf(fut).poll();
-    },
-    blockUntilAny,
-    watch(fut) {
-      recordOf(fut).watch();
-    },
-    pendingShared,
-  };
 }

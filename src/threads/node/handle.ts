@@ -5,9 +5,9 @@
  * @module
  */
 import type { MessagePort } from "node:worker_threads";
-import { describeValue } from "../describe.js";
-import type { Future } from "../future.js";
-import { adoptHandle, shareFuture, type HandleData } from "./engine.js";
+import { describeValue } from "../../describe.js";
+import type { Future } from "../../future.js";
+import { adoptHandle, shareFuture, type HandleData } from "../share/protocol.js";
 
 /**
  * A future on its way to another thread: what {@link share} returns and

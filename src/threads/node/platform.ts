@@ -1,5 +1,5 @@
 /**
- * The engine's platform on Node.js: `worker_threads` ports, read
+ * The Node.js platform: `worker_threads` ports, read
  * synchronously with `receiveMessageOnPort`, a sentinel worker, and V8's
  * serializer (the one `postMessage` uses) for values kept in shared memory.
  *
@@ -9,14 +9,14 @@
  */
 import { Deserializer, Serializer } from "node:v8";
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
-import type { Platform } from "./engine.js";
-import type { Watch } from "./node-sentinel.js";
+import type { Platform } from "../kit/index.js";
+import type { Watch } from "./sentinel.js";
 
 let sentinel: Worker | undefined;
 
 function sentinelWorker(): Worker {
   if (sentinel !== undefined) return sentinel;
-  const worker = new Worker(new URL("./node-sentinel.js", import.meta.url), { name: "torch-futures sentinel" });
+  const worker = new Worker(new URL("./sentinel.js", import.meta.url), { name: "torch-futures sentinel" });
   // The process may end while it watches: a blocked thread keeps itself alive.
   worker.unref();
   const forget = (): void => {

@@ -21,7 +21,7 @@
 export const DATA = 1;
 /** The message went by the port (it holds what bytes cannot carry); only the event loop can take it. */
 export const BY_PORT = 2;
-/** The sender's life token (see `browser-life.ts`), sent once by an adopter. */
+/** The sender's life token (see `life.ts`), sent once by an adopter. */
 export const HELLO = 3;
 
 /** Byte offset of the first record; word 0 holds the end offset. */

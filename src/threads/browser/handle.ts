@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { describeValue } from "../describe.js";
-import type { Future } from "../future.js";
-import { MailPort, sentinelPort } from "./browser-platform.js";
-import { isLifeToken, type LifeToken } from "./browser-life.js";
-import { adoptHandle, shareFuture } from "./engine.js";
+import { describeValue } from "../../describe.js";
+import type { Future } from "../../future.js";
+import { MailPort, sentinelPort } from "./platform.js";
+import { isLifeToken, type LifeToken } from "./life.js";
+import { adoptHandle, shareFuture } from "../share/protocol.js";
 
 /**
  * A future on its way to another thread (browsers): what {@link share}
@@ -153,7 +153,7 @@ function prepareThread(method: string): void {
   );
 }
 
-// Adopting the same handle again gives the same port, so the engine gives the same future.
+// Adopting the same handle again gives the same port, so the share protocol gives the same future.
 const ports = new WeakMap<MessagePort, MailPort>();
 
 /**

@@ -5,8 +5,8 @@
  * @module
  */
 import type { MessagePort } from "node:worker_threads";
-import { describeValue } from "../describe.js";
-import { deadlineOf, type Future } from "../future.js";
+import { describeValue } from "../../describe.js";
+import { deadlineOf, type Future } from "../../future.js";
 import {
   closeLink,
   createLink,
@@ -17,7 +17,7 @@ import {
   sendFuture,
   take,
   type LinkEnd,
-} from "./link-engine.js";
+} from "../link/protocol.js";
 
 /**
  * Sizes of a new {@link FutureLink}. The defaults suit most uses; neither

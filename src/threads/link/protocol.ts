@@ -1,5 +1,5 @@
 /**
- * Links: the fast path between two threads. A link is made once and handed
+ * The FutureLink protocol: the fast path between two threads. A link is made once and handed
  * over once (a SharedArrayBuffer and one port); from then on a future crosses
  * it, and completes across it, through shared memory alone — no message, no
  * new port, so no turn of either event loop:
@@ -14,7 +14,7 @@
  *   the winner. A small value is written into the slot (numbers, booleans,
  *   short strings as they are; anything else serialized as structured clone
  *   would) before the state is published; a large value, a `{ transfer }`, or
- *   shared memory goes on the port first, as in `engine.ts`.
+ *   shared memory goes on the port first, as in `share/protocol.ts`.
  * - **Waking.** Each side has a bell word that the other side bumps whenever
  *   something concerns it. A blocked thread waits on its bell, spinning
  *   briefly first unless the other side said it sleeps (a thread that sleeps
@@ -33,35 +33,32 @@
  *
  * @module
  */
-import { isDerived, settle } from "../callback-queue.js";
-import { FULFILLED, PENDING, PENDING_SHARED, REJECTED } from "../states.js";
-import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError, FutureError, FutureTimeoutError } from "../errors.js";
-import { Future } from "../future.js";
-import { describeValue } from "../describe.js";
-import { decodeReason, encodeReason } from "./error-codec.js";
+import { isDerived, settle } from "../../callback-queue.js";
+import { FULFILLED, PENDING, PENDING_SHARED, REJECTED } from "../../states.js";
+import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError, FutureError, FutureTimeoutError } from "../../errors.js";
+import { Future } from "../../future.js";
+import { describeValue } from "../../describe.js";
+import { decodeReason, encodeReason } from "../codecs/error-codec.js";
 import {
   CLAIM_WAIT_MS,
   GRACE_MS,
   LATER,
   SPIN_MS,
   addPendingSource,
-  adoptHandle,
   alreadyCompleted,
+  cells,
   cloneError,
   errorText,
   forget,
   host,
-  isSharedOwner,
   recordFor,
   refuseFuture,
   register,
-  shareFuture,
   spin,
-  type HandleData,
   type Port,
   type SharedRecord,
-} from "./engine.js";
-import * as cells from "./shared-cell.js";
+} from "../kit/index.js";
+import { adoptHandle, isSharedOwner, shareFuture, type HandleData } from "../share/protocol.js";
 
 /**
  * Thrown by a `FutureLink` that is closed: by `send()` and `receive()` once
@@ -93,7 +90,7 @@ export interface LinkData<P extends Port = Port> {
   readonly port: P;
 }
 
-/** Sizes of a new link (see `LinkOptions` in `node-link.ts`). */
+/** Sizes of a new link (see `LinkOptions` in `node/link.ts`). */
 export interface LinkSizes {
   readonly capacity?: number | undefined;
   readonly inlineBytes?: number | undefined;

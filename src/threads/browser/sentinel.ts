@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { isLifeToken, watchLife, type LifeToken } from "./browser-life.js";
-import { participantGone } from "./shared-cell.js";
+import { isLifeToken, watchLife, type LifeToken } from "./life.js";
+import { participantGone } from "../kit/shared-cell.js";
 
 /** The name a sentinel worker is started with. */
 export const SENTINEL_NAME = "torch-futures sentinel";

@@ -11,7 +11,7 @@
  * @module
  */
 import { parentPort, type MessagePort } from "node:worker_threads";
-import { LinkLayout, linkPeerGone, participantGone } from "./shared-cell.js";
+import { LinkLayout, linkPeerGone, participantGone } from "../kit/shared-cell.js";
 
 /** What the sentinel is asked to watch (see `Platform.watch` and `Platform.watchLink`). */
 export type Watch =

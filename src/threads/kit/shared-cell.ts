@@ -2,7 +2,7 @@
  * The cell: the few words of shared memory that every thread holding a shared
  * future reads and writes with atomics. It decides who completes the future
  * (one compare-exchange) and wakes threads blocked in `wait()`. Values never
- * live here; they travel by message (see `engine.ts`).
+ * live here; they travel by message (see `share/protocol.ts`).
  *
  * Pure JavaScript: the sentinel thread and the browser port use it as well.
  *
@@ -92,7 +92,7 @@ export function breakIfOrphaned(cell: Cell, participant: number): void {
 }
 
 // ---------------------------------------------------------------------------
-// Links (see `link-engine.ts`): one SharedArrayBuffer joins two threads, side
+// Links (see `link/protocol.ts`): one SharedArrayBuffer joins two threads, side
 // 0 (the thread that made the link) and side 1 (the thread that opened it).
 // Int32 words first, then the slots; all counters wrap at 2^32, so capacities
 // are powers of two.

@@ -1,28 +1,28 @@
 /**
- * The engine's platform in browsers: a page and its Web Workers, when the
+ * The browser platform: a page and its Web Workers, when the
  * page is cross-origin isolated (so that `SharedArrayBuffer` exists).
  *
  * Browsers cannot read a port synchronously, so each port is a
  * {@link MailPort}: a `MessagePort` plus two mailboxes (`mailbox.ts`), one
  * per direction. A message is written to the mailbox as bytes (the
- * structured-clone codec of `clone-codec.ts`) and the port only rings the
+ * structured-clone codec of `codecs/clone-codec.ts`) and the port only rings the
  * receiver's event loop; so a worker blocked in `wait()` reads the value that
  * woke it straight from shared memory. What bytes cannot carry — a
  * `SharedArrayBuffer`, a `MessagePort`, more than the mailbox holds — goes by
  * the port itself, and reaches the receiver through its event loop only.
  *
- * Deaths are learned from Web Locks (`browser-life.ts`), through the event
+ * Deaths are learned from Web Locks (`life.ts`), through the event
  * loop; a worker blocked in `wait()` has its sentinel worker watch for it.
  *
  * Internal: not part of the public API.
  *
  * @module
  */
-import { LATER, type Platform, type Port } from "./engine.js";
-import { decode, encode, UnencodableError } from "./clone-codec.js";
+import { LATER, type Platform, type Port } from "../kit/index.js";
+import { decode, encode, UnencodableError } from "../codecs/clone-codec.js";
 import { BY_PORT, DATA, HELLO, append, cursorOf, createBox, peek, type Cursor } from "./mailbox.js";
-import { isLifeToken, myLife, watchLife, whenHeld, type LifeToken } from "./browser-life.js";
-import { SENTINEL_NAME, type SentinelWatch } from "./browser-sentinel.js";
+import { isLifeToken, myLife, watchLife, whenHeld, type LifeToken } from "./life.js";
+import { SENTINEL_NAME, type SentinelWatch } from "./sentinel.js";
 
 /** Rung on the port when a record waits in the mailbox. */
 const RING = 0;
@@ -178,7 +178,7 @@ export function sentinelPort(): MessagePort | undefined {
   if (sentinel !== undefined) return sentinel;
   if (typeof Worker !== "function" || !browserPlatform.canBlock) return undefined;
   try {
-    const worker = new Worker(new URL("./browser-sentinel.js", import.meta.url), { type: "module", name: SENTINEL_NAME });
+    const worker = new Worker(new URL("./sentinel.js", import.meta.url), { type: "module", name: SENTINEL_NAME });
     const { port1, port2 } = new MessageChannel();
     port1.onmessage = () => {
       sentinelUp = true;

@@ -1,0 +1,39 @@
+/**
+ * The kit: what every cross-thread protocol plugs into. `share()`/`adopt()`
+ * (`share/`) and `FutureLink` (`link/`) are two protocols on it; a new one
+ * (an RPC layer, say) imports this module and nothing of theirs.
+ *
+ * A protocol must provide, for each future it shares on this thread:
+ *
+ * - a {@link SharedRecord}: how to complete the future for every thread
+ *   (win the race, send the value, or throw leaving it pending), poll what
+ *   happened elsewhere without blocking, keep the event loop alive while
+ *   someone waits here, arm death notices, and the word to spin and sleep on;
+ * - {@link register} when the future becomes shared, {@link forget} when it
+ *   completes here, and one {@link addPendingSource} listing its pending
+ *   futures (so that a blocking wait on a derived future finds them);
+ * - its own wire messages and shared memory; deaths are marked in that
+ *   memory by whichever of the event loop and the sentinel sees them first.
+ *
+ * The kit gives:
+ *
+ * - {@link Platform} and {@link host}: ports, synchronous receive, the
+ *   sentinel, structured-clone bytes — Node.js or browsers alike;
+ * - {@link createHooks}: the core's hooks, dispatched to the records;
+ * - blocking: {@link blockUntilAny} (used by the hooks), {@link spin},
+ *   {@link GRACE_MS}, {@link SPIN_MS}, {@link CLAIM_WAIT_MS};
+ * - completion helpers: {@link refuseFuture}, {@link alreadyCompleted},
+ *   {@link cloneError}, {@link errorText};
+ * - the shared cell (`shared-cell.ts`): the words and atomics of a
+ *   two-or-more-party claim, and the link's memory layout.
+ *
+ * Internal: not part of the public API.
+ *
+ * @module
+ */
+export { CLAIM_WAIT_MS, GRACE_MS, SPIN_MS, blockUntilAny, spin } from "./blocking.js";
+export { alreadyCompleted, cloneError, errorText, refuseFuture, what } from "./completion.js";
+export { createHooks } from "./hooks.js";
+export { LATER, host, type Platform, type Port } from "./platform.js";
+export { addPendingSource, forget, recordFor, register, type SharedRecord } from "./records.js";
+export * as cells from "./shared-cell.js";
