@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { describeValue } from "../../describe.js";
+import { reasons } from "../kit/index.js";
 import type { Future } from "../../future.js";
 import { MailPort, sentinelPort } from "./platform.js";
 import { isLifeToken, type LifeToken } from "./life.js";
@@ -146,11 +146,7 @@ function prepareThread(method: string): void {
     sentinelPort();
     return;
   }
-  throw new TypeError(
-    `${method}(): futures cross threads through SharedArrayBuffer, which this page does not have: serve it ` +
-      "cross-origin isolated (Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: " +
-      "require-corp), so that crossOriginIsolated is true.",
-  );
+  throw new TypeError(reasons.noSharedMemory(method));
 }
 
 // Adopting the same handle again gives the same port, so the share protocol gives the same future.
@@ -189,9 +185,7 @@ const ports = new WeakMap<MessagePort, MailPort>();
 export function adopt<T>(handle: FutureHandle<T>): Future<T> {
   prepareThread("adopt");
   if (!isFutureHandle(handle)) {
-    throw new TypeError(
-      `adopt() expects a FutureHandle made by share() and sent with its transferList, got ${describeValue(handle)}.`,
-    );
+    throw new TypeError(reasons.notAHandle(handle));
   }
   let port = ports.get(handle.port);
   if (port === undefined) {

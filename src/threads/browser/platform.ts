@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { LATER, type Platform, type Port } from "../kit/index.js";
+import { LATER, reasons, type Platform, type Port } from "../kit/index.js";
 import { decode, encode, UnencodableError } from "../codecs/clone-codec.js";
 import { BY_PORT, DATA, HELLO, append, cursorOf, createBox, peek, type Cursor } from "./mailbox.js";
 import { isLifeToken, myLife, watchLife, whenHeld, type LifeToken } from "./life.js";
@@ -252,7 +252,7 @@ export const browserPlatform: Platform<MailPort> = {
     mp.port.onmessageerror = () => {
       if (mp.closed) return;
       skipByPort(mp);
-      onUnreadable(new TypeError("the message could not be deserialized on this thread"));
+      onUnreadable(new TypeError(reasons.UNDESERIALIZABLE));
       pump();
     };
     mp.watchPeer(onClose);

@@ -11,6 +11,7 @@
 import type { Slot } from "../../callback-queue.js";
 import { FutureNotCompletedError } from "../../errors.js";
 import { host } from "./platform.js";
+import * as reasons from "./reasons.js";
 import { recordOf } from "./records.js";
 
 /** Blocking this long without an answer arms the sentinel's lifelines. */
@@ -54,10 +55,7 @@ export function blockUntilAny(futs: readonly Slot[], deadline: number): void {
       if (rec.later && canBlock) throw lateValue();
     }
     if (!canBlock) {
-      throw new FutureNotCompletedError(
-        "wait() cannot block on a browser window's main thread: browsers forbid blocking it (Atomics.wait throws " +
-          "there). Use `await fut` (or fut.then(...)) to wait without blocking; wait() blocks in Web Workers.",
-      );
+      throw new FutureNotCompletedError(reasons.CANNOT_BLOCK_HERE);
     }
     if (target.spin(seq, spinEnd)) continue;
     const now = performance.now();
@@ -75,9 +73,5 @@ export function blockUntilAny(futs: readonly Slot[], deadline: number): void {
 
 /** The error for a blocking wait on a value that only the event loop can deliver. */
 function lateValue(): FutureNotCompletedError {
-  return new FutureNotCompletedError(
-    "wait() cannot block for this future's value: another thread completed it with a value that reaches this " +
-      "thread only through its event loop (in browsers: one holding a SharedArrayBuffer or a MessagePort, or too " +
-      "big for shared memory). Use `await fut` to take it; the future is complete, and done() will say so then.",
-  );
+  return new FutureNotCompletedError(reasons.VALUE_ONLY_LATER);
 }

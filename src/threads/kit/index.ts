@@ -23,7 +23,9 @@
  * - blocking: {@link blockUntilAny} (used by the hooks), {@link spin},
  *   {@link GRACE_MS}, {@link SPIN_MS}, {@link CLAIM_WAIT_MS};
  * - completion helpers: {@link refuseFuture}, {@link alreadyCompleted},
- *   {@link cloneError}, {@link errorText};
+ *   {@link cloneError};
+ * - `reasons`: every sentence said to users (`kit/reasons.ts`), so that
+ *   one situation reads the same in every protocol;
  * - the shared cell (`shared-cell.ts`): the words and atomics of a
  *   two-or-more-party claim, and the link's memory layout.
  *
@@ -32,8 +34,9 @@
  * @module
  */
 export { CLAIM_WAIT_MS, GRACE_MS, SPIN_MS, blockUntilAny, spin } from "./blocking.js";
-export { alreadyCompleted, cloneError, errorText, refuseFuture, what } from "./completion.js";
+export { alreadyCompleted, cloneError, refuseFuture } from "./completion.js";
 export { createHooks } from "./hooks.js";
 export { LATER, host, type Platform, type Port } from "./platform.js";
 export { addPendingSource, forget, recordFor, register, type SharedRecord } from "./records.js";
 export * as cells from "./shared-cell.js";
+export * as reasons from "./reasons.js";

@@ -37,7 +37,6 @@ import { isDerived, settle } from "../../callback-queue.js";
 import { FULFILLED, PENDING, PENDING_SHARED, REJECTED } from "../../states.js";
 import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError, FutureError, FutureTimeoutError } from "../../errors.js";
 import { Future } from "../../future.js";
-import { describeValue } from "../../describe.js";
 import { decodeReason, encodeReason } from "../codecs/error-codec.js";
 import {
   CLAIM_WAIT_MS,
@@ -48,9 +47,9 @@ import {
   alreadyCompleted,
   cells,
   cloneError,
-  errorText,
   forget,
   host,
+  reasons,
   recordFor,
   refuseFuture,
   register,
@@ -345,7 +344,7 @@ const opened = new WeakMap<object, LinkEnd>();
 function size(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new TypeError(`FutureLink: ${name} must be an integer from ${min} to ${max}, got ${describeValue(value)}.`);
+    throw new TypeError(reasons.badLinkSize(name, min, max, value));
   }
   return value;
 }
@@ -368,7 +367,7 @@ export function openLinkData(data: LinkData): LinkEnd {
   const known = opened.get(data.port);
   if (known !== undefined) return known;
   const layout = cells.LinkLayout.of(data.memory);
-  if (layout === undefined) throw new TypeError("openLink(): the handle's memory is not a FutureLink's.");
+  if (layout === undefined) throw new TypeError(reasons.NOT_LINK_MEMORY);
   Atomics.store(new Int32Array(data.memory), layout.word(1, cells.MORTAL), host().mortal ? 1 : 0);
   const end = start(data.memory, layout, 1, data.port);
   opened.set(data.port, end);
@@ -402,20 +401,14 @@ function start(memory: SharedArrayBuffer, layout: cells.LinkLayout, me: number, 
 export function sendFuture(end: LinkEnd, fut: Future): void {
   checkSendable(fut);
   if (end.closed) {
-    throw new LinkClosedError("send() was called on a FutureLink that this thread closed; it sends no more futures.");
+    throw new LinkClosedError(reasons.SEND_CLOSED_HERE);
   }
   const words = end.words;
   if (Atomics.load(words, end.closedPeer) !== 0) {
-    throw new LinkClosedError(
-      "send(): the thread at the other end closed this FutureLink; it takes no more futures. " +
-        "The future was not sent and is still pending.",
-    );
+    throw new LinkClosedError(reasons.SEND_CLOSED_THERE);
   }
   if (Atomics.load(words, end.gonePeer) !== 0) {
-    throw new BrokenFutureError(
-      "send(): the thread at the other end of this FutureLink has gone away (it exited, threw an uncaught " +
-        "error or was terminated). The future was not sent and is still pending.",
-    );
+    throw new BrokenFutureError(reasons.SEND_PEER_GONE);
   }
   const seq = end.sendSeq;
   end.sendSeq = (seq + 1) | 0;
@@ -440,32 +433,20 @@ export function sendFuture(end: LinkEnd, fut: Future): void {
 }
 
 function checkSendable(fut: Future): void {
-  if (!(fut instanceof Future)) throw new TypeError(`send() expects a Future, got ${describeValue(fut)}.`);
+  if (!(fut instanceof Future)) throw new TypeError(reasons.notAFuture("send", fut));
   const state = fut._state;
   if (state === PENDING || (state === PENDING_SHARED && isSharedOwner(fut))) return;
   if (state === PENDING_SHARED) {
     const rec = recordFor(fut);
     if (rec instanceof SlotRecord && rec.owner) {
-      throw new TypeError(
-        "send() was called on a future already sent over a FutureLink; it belongs to the two threads of that " +
-          "link. share() a future (before sending it) if more threads must complete it.",
-      );
+      throw new TypeError(reasons.SEND_LINKED);
     }
-    throw new TypeError(
-      "send() was called on a future this thread received or adopted; only the thread that created a future " +
-        "can send it. Complete it here, or ask the thread that created it to send it.",
-    );
+    throw new TypeError(reasons.SEND_RECEIVED);
   }
   if (isDerived(state)) {
-    throw new DerivedFutureError(
-      "send() was called on a future returned by continueWith(), then() or collectAll(); it completes by " +
-        "itself, on this thread. Send a new Future() and complete it from that future's callback instead.",
-    );
+    throw new DerivedFutureError(reasons.derivedFuture("send", "Send"));
   }
-  throw new FutureAlreadyCompletedError(
-    "send() was called on a future that is already completed; the other thread could never complete it. " +
-      "Send a pending future, or send the value by other means.",
-  );
+  throw new FutureAlreadyCompletedError(reasons.SEND_COMPLETED);
 }
 
 /** A free slot of this side, marked taken by both sides; -1 if none. */
@@ -512,7 +493,7 @@ function handOver(end: LinkEnd, fut: Future, slot: number, seq: number): void {
 /** The next future sent from the other side, if one has arrived; throws once none can arrive. */
 export function take(end: LinkEnd): Future | undefined {
   if (end.closed) {
-    throw new LinkClosedError("this FutureLink was closed by this thread; it receives no more futures.");
+    throw new LinkClosedError(reasons.RECEIVE_CLOSED_HERE);
   }
   const words = end.words;
   // Read before taking: whatever was sent before the other side closed or died is taken first.
@@ -522,13 +503,10 @@ export function take(end: LinkEnd): Future | undefined {
   const fut = takeNext(end);
   if (fut !== undefined) return fut;
   if (closed) {
-    throw new LinkClosedError("the thread at the other end closed this FutureLink; no more futures will arrive.");
+    throw new LinkClosedError(reasons.RECEIVE_CLOSED_THERE);
   }
   if (gone) {
-    throw new BrokenFutureError(
-      "the thread at the other end of this FutureLink has gone away (it exited, threw an uncaught error or " +
-        "was terminated); no more futures will arrive.",
-    );
+    throw new BrokenFutureError(reasons.RECEIVE_PEER_GONE);
   }
   return undefined;
 }
@@ -593,10 +571,7 @@ export function receiveBlocking(end: LinkEnd, deadline: number, timeoutMs: numbe
     if (spin(words, end.bellMe, seq, spinEnd)) continue;
     const now = performance.now();
     if (now >= deadline) {
-      throw new FutureTimeoutError(
-        `receive(${String(timeoutMs)}) timed out: no future arrived over the link. Receive again, or use ` +
-          "`await link.next()` to wait without blocking.",
-      );
+      throw new FutureTimeoutError(reasons.receiveTimedOut(timeoutMs));
     }
     let timeout = deadline - now;
     if (now >= graceEnd) armLink(end);
@@ -814,23 +789,14 @@ function pollSlot(rec: SlotRecord): void {
     const message = valueFor(rec);
     if (message !== undefined) apply(rec, message);
     else if (end.portClosed || end.unreadable !== undefined) {
-      fail(rec, "another thread completed this future, but its value cannot be received here", end.unreadable?.error);
+      fail(rec, reasons.UNRECEIVABLE, end.unreadable?.error);
     }
     return;
   }
   if (gone) {
-    fail(
-      rec,
-      kind === cells.CLAIMED
-        ? "the thread that was completing this future went away before its value was sent"
-        : rec.owner
-          ? "the thread this future was sent to over a FutureLink has gone away (it exited, threw an uncaught " +
-            "error or was terminated) without completing it"
-          : "the thread that created this future has gone away (it exited, threw an uncaught error or was " +
-            "terminated) without completing it",
-    );
+    fail(rec, kind === cells.CLAIMED ? reasons.COMPLETER_GONE : rec.owner ? reasons.RECEIVER_GONE : reasons.OWNER_GONE);
   } else if (closed && rec.owner && kind === cells.PENDING && ((Atomics.load(words, end.takenMe) - rec.pos) | 0) <= 0) {
-    fail(rec, "the thread this future was sent to closed the FutureLink without receiving it");
+    fail(rec, reasons.NEVER_RECEIVED);
   }
 }
 
@@ -860,7 +826,7 @@ function readInline(rec: SlotRecord, state: number): void {
       try {
         value = host().deserialize(end.bytes.subarray(data, data + length));
       } catch (error) {
-        fail(rec, `another thread completed this future, but its value cannot be received here: ${errorText(error)}`, error);
+        fail(rec, reasons.unreceivable(error), error);
         return;
       }
       break;
@@ -893,7 +859,7 @@ function apply(rec: SlotRecord, message: ValueMessage): void {
     try {
       value = host().deserialize(message.b);
     } catch (error) {
-      fail(rec, `another thread completed this future, but its value cannot be received here: ${errorText(error)}`, error);
+      fail(rec, reasons.unreceivable(error), error);
       return;
     }
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { MessagePort } from "node:worker_threads";
-import { describeValue } from "../../describe.js";
+import { reasons } from "../kit/index.js";
 import { deadlineOf, type Future } from "../../future.js";
 import {
   closeLink,
@@ -226,10 +226,7 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    */
   get handle(): LinkHandle<In, Out> {
     if (this.#handle === undefined) {
-      throw new TypeError(
-        "This FutureLink was opened from a handle; a link joins two threads, and its only handle is the one " +
-          "this thread opened. Make a new FutureLink() to link with a third thread.",
-      );
+      throw new TypeError(reasons.OPENED_LINK_HANDLE);
     }
     return this.#handle;
   }
@@ -395,9 +392,7 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
  */
 export function openLink<Out, In>(handle: LinkHandle<Out, In>): FutureLink<Out, In> {
   if (!isLinkHandle(handle)) {
-    throw new TypeError(
-      `openLink() expects the handle of a FutureLink, sent with its transferList, got ${describeValue(handle)}.`,
-    );
+    throw new TypeError(reasons.notALinkHandle(handle));
   }
   const end = openLinkData({ memory: handle.memory, port: handle.port });
   const known = links.get(end);

@@ -30,7 +30,6 @@ import { isDerived, settle } from "../../callback-queue.js";
 import { FULFILLED, PENDING, PENDING_SHARED, REJECTED } from "../../states.js";
 import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError } from "../../errors.js";
 import { Future } from "../../future.js";
-import { describeValue } from "../../describe.js";
 import { decodeReason, encodeReason } from "../codecs/error-codec.js";
 import {
   CLAIM_WAIT_MS,
@@ -39,14 +38,13 @@ import {
   alreadyCompleted,
   cells,
   cloneError,
-  errorText,
   forget,
   host,
+  reasons,
   recordFor,
   register,
   refuseFuture,
   spin,
-  what,
   type Port,
   type SharedRecord,
 } from "../kit/index.js";
@@ -157,34 +155,22 @@ const claiming = new Set<SharedArrayBuffer>();
 
 /** See `share()` in `node/handle.ts`. */
 export function shareFuture<P extends Port>(fut: Future): HandleData<P> {
-  if (!(fut instanceof Future)) throw new TypeError(`share() expects a Future, got ${describeValue(fut)}.`);
+  if (!(fut instanceof Future)) throw new TypeError(reasons.notAFuture("share", fut));
   const known = recordFor(fut);
   let rec: Hub;
   if (fut._state === PENDING) {
     rec = ownerRecord(fut);
   } else if (fut._state === PENDING_SHARED && known !== undefined && !(known instanceof Hub)) {
-    throw new TypeError(
-      "share() was called on a future that was sent over a FutureLink; such a future belongs to the two " +
-        "threads of that link. share() a future before sending it if more threads must complete it.",
-    );
+    throw new TypeError(reasons.SHARE_LINKED);
   } else if (fut._state === PENDING_SHARED && known instanceof Hub && known.me === cells.OWNER) {
     rec = known;
     if (!isPending(rec)) return shareFuture(fut);
   } else if (fut._state === PENDING_SHARED) {
-    throw new TypeError(
-      "share() was called on a future this thread adopted; only the thread that created a future can share it. " +
-        "Ask that thread to share() it again, or pass the handle on before adopting it.",
-    );
+    throw new TypeError(reasons.SHARE_ADOPTED);
   } else if (isDerived(fut._state)) {
-    throw new DerivedFutureError(
-      "share() was called on a future returned by continueWith(), then() or collectAll(); it completes by " +
-        "itself, on this thread. Share a new Future() and complete it from that future's callback instead.",
-    );
+    throw new DerivedFutureError(reasons.derivedFuture("share", "Share"));
   } else {
-    throw new FutureAlreadyCompletedError(
-      "share() was called on a future that is already completed; another thread could never complete it. " +
-        "Send its value instead, or share a future before completing it.",
-    );
+    throw new FutureAlreadyCompletedError(reasons.SHARE_COMPLETED);
   }
   const [mine, theirs] = host().channel();
   const peer: Peer = {
@@ -272,10 +258,7 @@ function complete(rec: Hub, state: number, value: unknown, transfer: readonly un
   const targets = rec.peers.filter((peer) => !peer.closed);
   const moves = transfer !== undefined && transfer.length > 0 ? (transfer as readonly object[]) : undefined;
   if (moves !== undefined && targets.length > 1) {
-    throw new TypeError(
-      `${method}(…, { transfer }): this future was shared with ${targets.length} threads, and a transferred ` +
-        "object can go to only one. Share it with one thread, or send a SharedArrayBuffer-backed value without transfer.",
-    );
+    throw new TypeError(reasons.transferToMany(method, targets.length));
   }
   const message: Message = { t: VALUE, k: state, v: state === REJECTED ? encodeReason(value) : value };
   claim(rec, method);
@@ -295,7 +278,7 @@ function complete(rec: Hub, state: number, value: unknown, transfer: readonly un
           throw cloneError(method, state, error);
         }
         // Others have it already; this one cannot (a getter that changed its mind).
-        sendBroken(peer, `the ${what(state)} set on another thread could not be cloned for this one: ${errorText(error)}`);
+        sendBroken(peer, reasons.uncloneableHere(reasons.what(state), error));
       }
     }
   } finally {
@@ -360,7 +343,7 @@ function relay(rec: Hub, from: Peer | undefined, message: Message): void {
     try {
       peer.port.postMessage(message);
     } catch (error) {
-      sendBroken(peer, `the outcome set on another thread could not be cloned for this one: ${errorText(error)}`);
+      sendBroken(peer, reasons.uncloneableHere("outcome", error));
     }
     sent = true;
   }
@@ -396,7 +379,7 @@ function drain(rec: Hub): boolean {
 
 /** A message arrived that cannot be deserialized here: its value is lost to this thread. */
 function unreadable(rec: Hub, error: unknown): void {
-  fail(rec, `another thread completed this future, but its value cannot be received here: ${errorText(error)}`, error);
+  fail(rec, reasons.unreceivable(error), error);
 }
 
 /** Fails the future with `BrokenFutureError` here and, from the owner, for the adopters. */
@@ -422,21 +405,9 @@ function poll(rec: Hub): void {
   const kind = cells.kindOf(state);
   if (rec.me === cells.OWNER) {
     if (kind !== cells.BROKEN) return;
-    const reason =
-      Atomics.load(rec.cell, cells.LIVE) <= 0
-        ? "every thread this future was handed to has gone away (it exited, threw an uncaught error or was " +
-          "terminated) without completing it"
-        : "the thread that was completing this future went away before its value was sent";
-    fail(rec, reason);
+    fail(rec, Atomics.load(rec.cell, cells.LIVE) <= 0 ? reasons.ADOPTERS_GONE : reasons.COMPLETER_GONE);
   } else if (ownerGone && kind !== cells.CLAIMED) {
-    fail(
-      rec,
-      kind === cells.BROKEN
-        ? "the thread that created this future has gone away (it exited, threw an uncaught error or was " +
-            "terminated) without completing it"
-        : "another thread completed this future, but the thread that created it, which passes completions on, " +
-            "has gone away before passing it on",
-    );
+    fail(rec, kind === cells.BROKEN ? reasons.OWNER_GONE : reasons.RELAY_GONE);
   }
 }
 
