@@ -58,6 +58,7 @@ import {
   type SharedRecord,
 } from "../kit/index.js";
 import { adoptHandle, isSharedOwner, shareFuture, type HandleData } from "../share/protocol.js";
+import { BYTES, HAND, LIFELINE, VALUE, type LinkMessage, type SlotMessage } from "./messages.js";
 
 /**
  * Thrown by a `FutureLink` that is closed: by `send()` and `receive()` once
@@ -99,19 +100,6 @@ export const DEFAULT_CAPACITY = 64;
 export const DEFAULT_INLINE_BYTES = 512;
 const MAX_CAPACITY = 1 << 16;
 const MAX_INLINE_BYTES = 1 << 16;
-
-// Messages on a link's port.
-const HAND = 0;
-const VALUE = 1;
-const BYTES = 2;
-const LIFELINE = 3;
-type ValueMessage =
-  | { readonly t: typeof VALUE; readonly s: number; readonly g: number; readonly k: number; readonly v: unknown }
-  | { readonly t: typeof BYTES; readonly s: number; readonly g: number; readonly k: number; readonly b: Uint8Array };
-type LinkMessage =
-  | { readonly t: typeof HAND; readonly q: number; readonly h: HandleData }
-  | ValueMessage
-  | { readonly t: typeof LIFELINE; readonly p: Port };
 
 // How an inline value is stored (S_TAG).
 const T_BYTES = 0;
@@ -188,7 +176,7 @@ export class LinkEnd {
   /** Futures handed over by message, by sequence number, until taken. */
   readonly handovers = new Map<number, HandleData>();
   /** Values sent by message for slots this thread has no record of yet. */
-  readonly values = new Map<number, ValueMessage>();
+  readonly values = new Map<number, SlotMessage>();
   /** This thread's pending futures of the link, by slot. */
   readonly records = new Map<number, SlotRecord>();
   /** Lifelines the other side sent: held, so that their closing tells its sentinel this thread died. */
@@ -427,7 +415,7 @@ export function sendFuture(end: LinkEnd, fut: Future): void {
   }
   // No slot (or a future shared with share() already): share it, and send its handle on the port, numbered.
   const data = shareFuture<Port>(fut);
-  end.port.postMessage({ t: HAND, q: seq, h: data } satisfies LinkMessage, [data.port]);
+  end.port.postMessage({ kind: HAND, seq, handle: data } satisfies LinkMessage, [data.port]);
   Atomics.add(words, end.postedPeer, 1);
   cells.ring(words, end.layout, end.peer);
 }
@@ -552,7 +540,7 @@ function adoptSlot(end: LinkEnd, slot: number): Future {
   end.records.set(slot, rec);
   const message = end.values.get(slot);
   if (message !== undefined) end.values.delete(slot);
-  if (message !== undefined && message.g === gen) apply(rec, message);
+  if (message !== undefined && message.gen === gen) apply(rec, message);
   else pollSlot(rec);
   return fut;
 }
@@ -676,7 +664,7 @@ function completeSlot(rec: SlotRecord, state: number, value: unknown, transfer: 
     claim(rec, method);
     if (bytes.byteLength > end.layout.inline) {
       const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-      const message: LinkMessage = { t: BYTES, s: rec.slot, g: rec.gen, k: state, b: bytes };
+      const message: LinkMessage = { kind: BYTES, slot: rec.slot, gen: rec.gen, state, bytes };
       end.port.postMessage(message, whole ? [bytes.buffer] : undefined);
       Atomics.add(end.words, end.postedPeer, 1);
       publish(rec, state, true);
@@ -706,7 +694,7 @@ function sendByMessage(
   claim(rec, method);
   rec.completing = true;
   try {
-    end.port.postMessage({ t: VALUE, s: rec.slot, g: rec.gen, k: state, v: payload } satisfies LinkMessage, moves);
+    end.port.postMessage({ kind: VALUE, slot: rec.slot, gen: rec.gen, state, value: payload } satisfies LinkMessage, moves);
   } catch (error) {
     // Nothing went out: give the claim back, as if this call never happened.
     Atomics.store(end.words, stateWord(rec), cells.PENDING);
@@ -837,48 +825,48 @@ function readInline(rec: SlotRecord, state: number): void {
 }
 
 /** The message holding `rec`'s value, if it has arrived. */
-function valueFor(rec: SlotRecord): ValueMessage | undefined {
+function valueFor(rec: SlotRecord): SlotMessage | undefined {
   const end = rec.end;
   let message = end.values.get(rec.slot);
-  if (message?.g !== rec.gen) {
+  if (message?.gen !== rec.gen) {
     // Posted before the state was published: it is waiting on the port, unless the event loop took it.
     drainPort(end);
     if (rec.done) return undefined;
     message = end.values.get(rec.slot);
   }
-  if (message?.g !== rec.gen) return undefined;
+  if (message?.gen !== rec.gen) return undefined;
   end.values.delete(rec.slot);
   return message;
 }
 
-function apply(rec: SlotRecord, message: ValueMessage): void {
+function apply(rec: SlotRecord, message: SlotMessage): void {
   let value: unknown;
-  if (message.t === VALUE) {
-    value = message.v;
+  if (message.kind === VALUE) {
+    value = message.value;
   } else {
     try {
-      value = host().deserialize(message.b);
+      value = host().deserialize(message.bytes);
     } catch (error) {
       fail(rec, reasons.unreceivable(error), error);
       return;
     }
   }
-  finish(rec, message.k, message.k === REJECTED ? decodeReason(value) : value);
+  finish(rec, message.state, message.state === REJECTED ? decodeReason(value) : value);
 }
 
 function onMessage(end: LinkEnd, message: LinkMessage): void {
   end.received = (end.received + 1) | 0;
-  if (message.t === HAND) {
+  if (message.kind === HAND) {
     // Sent as this thread closed the link: refused, so its owner sees it broken.
-    if (end.closed) message.h.port.close();
-    else end.handovers.set(message.q, message.h);
-  } else if (message.t === LIFELINE) {
-    if (end.portClosed) message.p.close();
-    else end.held.push(message.p);
+    if (end.closed) message.handle.port.close();
+    else end.handovers.set(message.seq, message.handle);
+  } else if (message.kind === LIFELINE) {
+    if (end.portClosed) message.lifeline.close();
+    else end.held.push(message.lifeline);
   } else {
-    const rec = end.records.get(message.s);
-    if (rec?.gen === message.g) apply(rec, message);
-    else end.values.set(message.s, message);
+    const rec = end.records.get(message.slot);
+    if (rec?.gen === message.gen) apply(rec, message);
+    else end.values.set(message.slot, message);
   }
 }
 
@@ -1040,7 +1028,7 @@ function armLink(end: LinkEnd): void {
   const p = host();
   const [mine, theirs] = p.channel();
   try {
-    end.port.postMessage({ t: LIFELINE, p: theirs } satisfies LinkMessage, [theirs]);
+    end.port.postMessage({ kind: LIFELINE, lifeline: theirs } satisfies LinkMessage, [theirs]);
     Atomics.add(end.words, end.postedPeer, 1);
   } catch {
     theirs.close();

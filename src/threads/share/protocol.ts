@@ -48,6 +48,7 @@ import {
   type Port,
   type SharedRecord,
 } from "../kit/index.js";
+import { BROKEN, LIFELINE, VALUE, type ShareMessage } from "./messages.js";
 
 /** What a handle carries, before the platform wraps it. */
 export interface HandleData<P extends Port = Port> {
@@ -56,15 +57,6 @@ export interface HandleData<P extends Port = Port> {
   readonly port: P;
   readonly ownerMortal: boolean;
 }
-
-// Messages on a future's ports.
-const VALUE = 0;
-const BROKEN = 1;
-const LIFELINE = 2;
-type Message =
-  | { readonly t: typeof VALUE; readonly k: number; readonly v: unknown }
-  | { readonly t: typeof BROKEN; readonly m: string }
-  | { readonly t: typeof LIFELINE; readonly p: Port };
 
 /** The other side of a link, as one thread sees it. */
 interface Peer {
@@ -234,7 +226,7 @@ function listen(rec: Hub, peer: Peer): void {
   host().listen(
     peer.port,
     (message) => {
-      onMessage(rec, peer, message as Message);
+      onMessage(rec, peer, message as ShareMessage);
     },
     (error) => {
       unreadable(rec, error);
@@ -260,7 +252,7 @@ function complete(rec: Hub, state: number, value: unknown, transfer: readonly un
   if (moves !== undefined && targets.length > 1) {
     throw new TypeError(reasons.transferToMany(method, targets.length));
   }
-  const message: Message = { t: VALUE, k: state, v: state === REJECTED ? encodeReason(value) : value };
+  const message: ShareMessage = { kind: VALUE, state, value: state === REJECTED ? encodeReason(value) : value };
   claim(rec, method);
   claiming.add(rec.sab);
   try {
@@ -312,7 +304,7 @@ function claim(rec: Hub, method: string): void {
 
 function sendBroken(peer: Peer, reason: string): void {
   try {
-    peer.port.postMessage({ t: BROKEN, m: reason } satisfies Message);
+    peer.port.postMessage({ kind: BROKEN, reason } satisfies ShareMessage);
   } catch {
     // A closed port: its thread is gone and needs nothing.
   }
@@ -321,22 +313,22 @@ function sendBroken(peer: Peer, reason: string): void {
 // ---------------------------------------------------------------------------
 // learning of completions
 
-function onMessage(rec: Hub, from: Peer, message: Message): void {
-  if (message.t === LIFELINE) {
-    if (rec.done) message.p.close();
-    else from.held.push(message.p);
+function onMessage(rec: Hub, from: Peer, message: ShareMessage): void {
+  if (message.kind === LIFELINE) {
+    if (rec.done) message.lifeline.close();
+    else from.held.push(message.lifeline);
   } else if (rec.done) {
     // Already applied (the blocking path and the event loop can both see a message's effect).
-  } else if (message.t === VALUE) {
+  } else if (message.kind === VALUE) {
     if (rec.me === cells.OWNER) relay(rec, from, message);
-    finish(rec, message.k, message.k === REJECTED ? decodeReason(message.v) : message.v);
+    finish(rec, message.state, message.state === REJECTED ? decodeReason(message.value) : message.value);
   } else {
-    finish(rec, REJECTED, new BrokenFutureError(message.m));
+    finish(rec, REJECTED, new BrokenFutureError(message.reason));
   }
 }
 
 /** The owner passes an adopter's completion on to the other adopters. */
-function relay(rec: Hub, from: Peer | undefined, message: Message): void {
+function relay(rec: Hub, from: Peer | undefined, message: ShareMessage): void {
   let sent = false;
   for (const peer of rec.peers) {
     if (peer === from || peer.closed) continue;
@@ -371,7 +363,7 @@ function drain(rec: Hub): boolean {
         rec.later = true;
         break;
       }
-      onMessage(rec, peer, got.message as Message);
+      onMessage(rec, peer, got.message as ShareMessage);
     }
   }
   return rec.done;
@@ -385,7 +377,7 @@ function unreadable(rec: Hub, error: unknown): void {
 /** Fails the future with `BrokenFutureError` here and, from the owner, for the adopters. */
 function fail(rec: Hub, reason: string, cause?: unknown): void {
   if (rec.done) return;
-  if (rec.me === cells.OWNER) relay(rec, undefined, { t: BROKEN, m: reason });
+  if (rec.me === cells.OWNER) relay(rec, undefined, { kind: BROKEN, reason });
   finish(rec, REJECTED, new BrokenFutureError(reason, cause === undefined ? undefined : { cause }));
 }
 
@@ -442,7 +434,7 @@ function arm(rec: Hub, only?: Peer): void {
     }
     const [mine, theirs] = p.channel();
     try {
-      peer.port.postMessage({ t: LIFELINE, p: theirs } satisfies Message, [theirs]);
+      peer.port.postMessage({ kind: LIFELINE, lifeline: theirs } satisfies ShareMessage, [theirs]);
     } catch {
       theirs.close();
     }
