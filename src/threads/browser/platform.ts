@@ -12,7 +12,7 @@
  * the port itself, and reaches the receiver through its event loop only.
  *
  * Deaths are learned from Web Locks (`life.ts`), through the event
- * loop; a worker blocked in `wait()` has its sentinel worker watch for it.
+ * loop; a worker blocked in `wait()` has its sentinel worker guard it.
  *
  * Internal: not part of the public API.
  *
@@ -21,8 +21,8 @@
 import { LATER, reasons, type Platform, type Port } from "../kit/index.js";
 import { decode, encode, UnencodableError } from "../codecs/clone-codec.js";
 import { BY_PORT, DATA, HELLO, append, cursorOf, createBox, peek, type Cursor } from "./mailbox.js";
-import { isLifeToken, myLife, watchLife, whenHeld, type LifeToken } from "./life.js";
-import { SENTINEL_NAME, type SentinelWatch } from "./sentinel.js";
+import { isLifeToken, myLife, guardLife, whenHeld, type LifeToken } from "./life.js";
+import { SENTINEL_NAME, type SentinelGuard } from "./sentinel.js";
 
 /** Rung on the port when a record waits in the mailbox. */
 const RING = 0;
@@ -49,7 +49,7 @@ export class MailPort implements Port {
   closed = false;
   /** Set by `listen`: what to call when the other end's thread is gone. */
   private onGone: (() => void) | undefined;
-  private unwatch: (() => void) | undefined;
+  private unguard: (() => void) | undefined;
 
   constructor(data: MailPortData) {
     this.port = data.port;
@@ -92,8 +92,8 @@ export class MailPort implements Port {
     if (this.closed) return;
     this.closed = true;
     this.port.close();
-    this.unwatch?.();
-    this.unwatch = undefined;
+    this.unguard?.();
+    this.unguard = undefined;
   }
 
   /** Sends this thread's life token to the other end (an adopter does, once). */
@@ -103,24 +103,24 @@ export class MailPort implements Port {
     });
   }
 
-  /** Starts watching the other end's thread, once it is known and someone listens. */
-  watchPeer(onGone: () => void): void {
+  /** Starts guarding the other end's thread, once it is known and someone listens. */
+  guardPeer(onGone: () => void): void {
     this.onGone = onGone;
-    this.startWatching();
+    this.startGuard();
   }
 
   /** The other end said who it is. */
   learnPeer(token: unknown): void {
     if (!isLifeToken(token) || this.peer !== undefined) return;
     this.peer = token;
-    this.startWatching();
+    this.startGuard();
   }
 
-  private startWatching(): void {
+  private startGuard(): void {
     const peer = this.peer;
     const onGone = this.onGone;
-    if (peer === undefined || onGone === undefined || this.unwatch !== undefined || this.closed) return;
-    this.unwatch = watchLife(peer, () => {
+    if (peer === undefined || onGone === undefined || this.unguard !== undefined || this.closed) return;
+    this.unguard = guardLife(peer, () => {
       if (!this.closed) onGone();
     });
   }
@@ -255,14 +255,14 @@ export const browserPlatform: Platform<MailPort> = {
       onUnreadable(new TypeError(reasons.UNDESERIALIZABLE));
       pump();
     };
-    mp.watchPeer(onClose);
+    mp.guardPeer(onClose);
     // Records written before anyone listened.
     pump();
   },
   setRef() {
     // Browsers keep a page and its workers alive regardless.
   },
-  watch(mp, cell, participant, counted) {
+  guardCell(mp, cell, participant, counted) {
     // An adopter's first record says who it is; a blocked owner may not have read it yet.
     const first = peek(mp.inbox);
     if (mp.peer === undefined && first?.kind === HELLO) {
@@ -271,10 +271,10 @@ export const browserPlatform: Platform<MailPort> = {
     }
     const port = mp.peer === undefined ? undefined : sentinelPort();
     if (port === undefined || mp.peer === undefined) return;
-    const watch: SentinelWatch = { life: mp.peer, cell, participant, counted };
-    port.postMessage(watch);
+    const guard: SentinelGuard = { life: mp.peer, cell, participant, counted };
+    port.postMessage(guard);
   },
-  watchLink() {
+  guardLink() {
     throw new Error("internal: FutureLink is not available in browsers");
   },
   serialize: encode,

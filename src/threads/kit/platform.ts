@@ -38,14 +38,14 @@ export interface Platform<P extends Port = Port> {
    * Gives `port` to this thread's sentinel, which calls
    * `participantGone(cell, participant, counted)` when the port closes — a
    * lifeline, or, without {@link Platform.lifelines}, a peer's own port, whose
-   * thread the sentinel watches.
+   * thread the sentinel guards.
    */
-  watch(port: P, cell: SharedArrayBuffer, participant: number, counted: SharedArrayBuffer | undefined): void;
+  guardCell(port: P, cell: SharedArrayBuffer, participant: number, counted: SharedArrayBuffer | undefined): void;
   /**
    * Gives `port` to this thread's sentinel, which calls
    * `linkPeerGone(words, layout, side)` on the link's memory when the port closes.
    */
-  watchLink(port: P, link: SharedArrayBuffer, side: number): void;
+  guardLink(port: P, link: SharedArrayBuffer, side: number): void;
   /**
    * Serializes `value` as structured clone would; throws if it cannot be
    * serialized here (shared memory, ports and other platform objects go by
@@ -58,7 +58,7 @@ export interface Platform<P extends Port = Port> {
   readonly mortal: boolean;
   /** Whether this thread may block in `Atomics.wait` (a browser window's main thread may not). */
   readonly canBlock: boolean;
-  /** Whether {@link Platform.watch} takes lifeline ports (Node.js) rather than the peers' ports (browsers). */
+  /** Whether {@link Platform.guardCell} takes lifeline ports (Node.js) rather than the peers' ports (browsers). */
   readonly lifelines: boolean;
 }
 

@@ -219,17 +219,17 @@ export class LinkLayout {
 }
 
 /** Rings `side`'s bell: wakes it if it blocks, tells its event loop if it listens. */
-export function ring(words: Int32Array, layout: LinkLayout, side: number): void {
+export function ringBell(words: Int32Array, layout: LinkLayout, side: number): void {
   const bell = layout.word(side, BELL);
   Atomics.add(words, bell, 1);
   Atomics.notify(words, bell);
 }
 
 /**
- * The other side of a link has gone away: `watcher` (the side that saw it,
+ * The other side of a link has gone away: `witness` (the side that saw it,
  * from its event loop or its sentinel) records it and wakes itself.
  */
-export function linkPeerGone(words: Int32Array, layout: LinkLayout, watcher: number): void {
-  Atomics.store(words, layout.word(1 - watcher, GONE), 1);
-  ring(words, layout, watcher);
+export function linkPeerGone(words: Int32Array, layout: LinkLayout, witness: number): void {
+  Atomics.store(words, layout.word(1 - witness, GONE), 1);
+  ringBell(words, layout, witness);
 }

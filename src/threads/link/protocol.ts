@@ -417,7 +417,7 @@ export function sendFuture(end: LinkEnd, fut: Future): void {
   const data = shareFuture<Port>(fut);
   end.port.postMessage({ kind: HAND, seq, handle: data } satisfies LinkMessage, [data.port]);
   Atomics.add(words, end.postedPeer, 1);
-  cells.ring(words, end.layout, end.peer);
+  cells.ringBell(words, end.layout, end.peer);
 }
 
 function checkSendable(fut: Future): void {
@@ -471,7 +471,7 @@ function handOver(end: LinkEnd, fut: Future, slot: number, seq: number): void {
   words[end.ringMe + (pos & end.mask)] = slot;
   end.sent = (pos + 1) | 0;
   Atomics.store(words, end.sentMe, end.sent);
-  cells.ring(words, end.layout, end.peer);
+  cells.ringBell(words, end.layout, end.peer);
   if (waitedFor) watchSlot(rec);
 }
 
@@ -519,13 +519,13 @@ function takeNext(end: LinkEnd): Future | undefined {
         return adoptSlot(end, slot);
       }
       // The expected one went by message, posted before this slot was published.
-      drainPort(end);
+      takePortMessages(end);
       // If it cannot be read, it is lost (its sender sees it broken when its port closes): skip it.
       if (!end.handovers.has(expected)) end.recvSeq = seq;
       continue;
     }
     if (!end.portClosed && Atomics.load(words, end.postedMe) !== end.received) {
-      drainPort(end);
+      takePortMessages(end);
       if (end.handovers.has(expected)) continue;
     }
     return undefined;
@@ -698,7 +698,7 @@ function sendByMessage(
   } catch (error) {
     // Nothing went out: give the claim back, as if this call never happened.
     Atomics.store(end.words, stateWord(rec), cells.PENDING);
-    cells.ring(end.words, end.layout, end.peer);
+    cells.ringBell(end.words, end.layout, end.peer);
     throw cloneError(method, state, error);
   } finally {
     rec.completing = false;
@@ -751,7 +751,7 @@ function publish(rec: SlotRecord, state: number, viaPort: boolean): void {
     end.doneOut = (tail + 1) | 0;
     Atomics.store(words, end.doneTailPeer, end.doneOut);
   }
-  cells.ring(words, end.layout, end.peer);
+  cells.ringBell(words, end.layout, end.peer);
 }
 
 // ---------------------------------------------------------------------------
@@ -773,7 +773,7 @@ function pollSlot(rec: SlotRecord): void {
       readInline(rec, local);
       return;
     }
-    // Draining the port may have completed it already; then fail() does nothing.
+    // Taking the port's messages may have completed it already; then fail() does nothing.
     const message = valueFor(rec);
     if (message !== undefined) apply(rec, message);
     else if (end.portClosed || end.unreadable !== undefined) {
@@ -830,7 +830,7 @@ function valueFor(rec: SlotRecord): SlotMessage | undefined {
   let message = end.values.get(rec.slot);
   if (message?.gen !== rec.gen) {
     // Posted before the state was published: it is waiting on the port, unless the event loop took it.
-    drainPort(end);
+    takePortMessages(end);
     if (rec.done) return undefined;
     message = end.values.get(rec.slot);
   }
@@ -871,7 +871,7 @@ function onMessage(end: LinkEnd, message: LinkMessage): void {
 }
 
 /** Takes every message waiting on the link's port. */
-function drainPort(end: LinkEnd): void {
+function takePortMessages(end: LinkEnd): void {
   // Node.js crashes reading a port from inside its own 'close' event; a closed port holds nothing anyway.
   if (end.portClosed) return;
   const p = host();
@@ -897,7 +897,7 @@ function noteUnreadable(end: LinkEnd, error: unknown): void {
 /** Takes in what the other side did: port messages, completed slots, its closing or death. */
 function service(end: LinkEnd): void {
   const words = end.words;
-  if (!end.portClosed && Atomics.load(words, end.postedMe) !== end.received) drainPort(end);
+  if (!end.portClosed && Atomics.load(words, end.postedMe) !== end.received) takePortMessages(end);
   for (;;) {
     const head = end.doneHead;
     if (head === Atomics.load(words, end.doneTailMe)) break;
@@ -1033,7 +1033,7 @@ function armLink(end: LinkEnd): void {
   } catch {
     theirs.close();
   }
-  p.watchLink(mine, end.memory, end.me);
+  p.guardLink(mine, end.memory, end.me);
 }
 
 /** See `FutureLink.close`. */
@@ -1041,9 +1041,9 @@ export function closeLink(end: LinkEnd): void {
   if (end.closed) return;
   end.closed = true;
   Atomics.store(end.words, end.closedMe, 1);
-  cells.ring(end.words, end.layout, end.peer);
+  cells.ringBell(end.words, end.layout, end.peer);
   // Futures sent by message and not received: closing their ports breaks them for their owner.
-  drainPort(end);
+  takePortMessages(end);
   for (const handle of end.handovers.values()) handle.port.close();
   end.handovers.clear();
   for (const receiver of end.receivers.splice(0)) receiver.resolve({ value: undefined, done: true });

@@ -10,14 +10,14 @@
 import { Deserializer, Serializer } from "node:v8";
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import type { Platform } from "../kit/index.js";
-import type { Watch } from "./sentinel.js";
+import type { Guard } from "./sentinel.js";
 
 let sentinel: Worker | undefined;
 
 function sentinelWorker(): Worker {
   if (sentinel !== undefined) return sentinel;
   const worker = new Worker(new URL("./sentinel.js", import.meta.url), { name: "torch-futures sentinel" });
-  // The process may end while it watches: a blocked thread keeps itself alive.
+  // The process may end while it guards: a blocked thread keeps itself alive.
   worker.unref();
   const forget = (): void => {
     if (sentinel === worker) sentinel = undefined;
@@ -47,13 +47,13 @@ export const nodePlatform: Platform<MessagePort> = {
     if (ref) port.ref();
     else port.unref();
   },
-  watch(port, cell, participant, counted) {
-    const watch: Watch = { kind: "cell", port, cell, participant, counted };
-    sentinelWorker().postMessage(watch, [port]);
+  guardCell(port, cell, participant, counted) {
+    const guard: Guard = { kind: "cell", port, cell, participant, counted };
+    sentinelWorker().postMessage(guard, [port]);
   },
-  watchLink(port, link, side) {
-    const watch: Watch = { kind: "link", port, link, side };
-    sentinelWorker().postMessage(watch, [port]);
+  guardLink(port, link, side) {
+    const guard: Guard = { kind: "link", port, link, side };
+    sentinelWorker().postMessage(guard, [port]);
   },
   serialize(value) {
     // A plain Serializer, not v8.serialize's: typed arrays keep their buffer and offset, as with

@@ -106,7 +106,7 @@ class Hub implements SharedRecord {
   }
 
   complete(state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
-    complete(this, state, value, transfer);
+    completeShared(this, state, value, transfer);
   }
 
   poll(): void {
@@ -244,7 +244,7 @@ function listen(rec: Hub, peer: Peer): void {
 // ---------------------------------------------------------------------------
 // completing
 
-function complete(rec: Hub, state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
+function completeShared(rec: Hub, state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
   const method = state === FULFILLED ? "setResult" : "setException";
   refuseFuture(method, value);
   const targets = rec.peers.filter((peer) => !peer.closed);
@@ -343,7 +343,7 @@ function relay(rec: Hub, from: Peer | undefined, message: ShareMessage): void {
 }
 
 /** Takes every waiting message; whether that completed the future here. */
-function drain(rec: Hub): boolean {
+function takeMessages(rec: Hub): boolean {
   const p = host();
   // Found anew each time: a completer whose message could not be sent takes its record back.
   rec.later = false;
@@ -390,10 +390,10 @@ function isPending(rec: Hub): boolean {
 /** Applies, without blocking, whatever the cell says has happened. */
 function poll(rec: Hub): void {
   if (rec.done) return;
-  // Read before draining: messages are always posted before the cell changes.
+  // Read before taking messages: messages are always posted before the cell changes.
   const ownerGone = Atomics.load(rec.cell, cells.OWNER_GONE) !== 0;
   const state = Atomics.load(rec.cell, cells.STATE);
-  if (state === cells.PENDING || drain(rec)) return;
+  if (state === cells.PENDING || takeMessages(rec)) return;
   const kind = cells.kindOf(state);
   if (rec.me === cells.OWNER) {
     if (kind !== cells.BROKEN) return;
@@ -428,8 +428,8 @@ function arm(rec: Hub, only?: Peer): void {
     if (peer.armed || peer.closed) continue;
     peer.armed = true;
     if (!p.lifelines) {
-      // The sentinel watches the peer's thread itself.
-      p.watch(peer.port, rec.sab, peer.id, peer.counted);
+      // The sentinel guards the peer's thread itself.
+      p.guardCell(peer.port, rec.sab, peer.id, peer.counted);
       continue;
     }
     const [mine, theirs] = p.channel();
@@ -438,6 +438,6 @@ function arm(rec: Hub, only?: Peer): void {
     } catch {
       theirs.close();
     }
-    p.watch(mine, rec.sab, peer.id, peer.counted);
+    p.guardCell(mine, rec.sab, peer.id, peer.counted);
   }
 }
