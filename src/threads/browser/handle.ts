@@ -134,7 +134,7 @@ export function share<T>(fut: Future<T>): FutureHandle<T> {
     port: mail.port,
     out: mail.out,
     in: mail.in,
-    owner: mail.peer,
+    owner: mail.peerLife,
     ownerMortal: data.ownerMortal,
   };
 }
@@ -189,7 +189,7 @@ export function adopt<T>(handle: FutureHandle<T>): Future<T> {
   }
   let port = ports.get(handle.port);
   if (port === undefined) {
-    port = new MailPort({ port: handle.port, out: handle.out, in: handle.in, peer: handle.owner });
+    port = new MailPort({ port: handle.port, out: handle.out, in: handle.in, peerLife: handle.owner });
     ports.set(handle.port, port);
     port.hello();
   }

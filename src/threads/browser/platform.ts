@@ -37,7 +37,7 @@ export interface MailPortData {
   /** The mailbox this end reads. */
   readonly in: SharedArrayBuffer;
   /** The life token of the thread at the other end, if known. */
-  readonly peer: LifeToken | undefined;
+  readonly peerLife: LifeToken | undefined;
 }
 
 /** One end of a link between two browser threads. */
@@ -45,7 +45,7 @@ export class MailPort implements Port {
   readonly port: MessagePort;
   readonly out: SharedArrayBuffer;
   readonly inbox: Cursor;
-  peer: LifeToken | undefined;
+  peerLife: LifeToken | undefined;
   closed = false;
   /** Set by `listen`: what to call when the other end's thread is gone. */
   private onGone: (() => void) | undefined;
@@ -55,12 +55,12 @@ export class MailPort implements Port {
     this.port = data.port;
     this.out = data.out;
     this.inbox = cursorOf(data.in);
-    this.peer = data.peer;
+    this.peerLife = data.peerLife;
   }
 
   /** What to put in a handle for this end to be rebuilt on another thread. */
   data(): MailPortData {
-    return { port: this.port, out: this.out, in: this.inbox.box, peer: this.peer };
+    return { port: this.port, out: this.out, in: this.inbox.box, peerLife: this.peerLife };
   }
 
   postMessage(message: unknown, transfer?: readonly object[]): void {
@@ -111,13 +111,13 @@ export class MailPort implements Port {
 
   /** The other end said who it is. */
   learnPeer(token: unknown): void {
-    if (!isLifeToken(token) || this.peer !== undefined) return;
-    this.peer = token;
+    if (!isLifeToken(token) || this.peerLife !== undefined) return;
+    this.peerLife = token;
     this.startGuard();
   }
 
   private startGuard(): void {
-    const peer = this.peer;
+    const peer = this.peerLife;
     const onGone = this.onGone;
     if (peer === undefined || onGone === undefined || this.unguard !== undefined || this.closed) return;
     this.unguard = guardLife(peer, () => {
@@ -221,8 +221,8 @@ export const browserPlatform: Platform<MailPort> = {
     const b = createBox();
     const life = myLife();
     return [
-      new MailPort({ port: port1, out: a, in: b, peer: undefined }),
-      new MailPort({ port: port2, out: b, in: a, peer: life }),
+      new MailPort({ port: port1, out: a, in: b, peerLife: undefined }),
+      new MailPort({ port: port2, out: b, in: a, peerLife: life }),
     ];
   },
   receive,
@@ -265,13 +265,13 @@ export const browserPlatform: Platform<MailPort> = {
   guardCell(mp, cell, participant, counted) {
     // An adopter's first record says who it is; a blocked owner may not have read it yet.
     const first = peek(mp.inbox);
-    if (mp.peer === undefined && first?.kind === HELLO) {
+    if (mp.peerLife === undefined && first?.kind === HELLO) {
       mp.inbox.at = first.next;
       mp.learnPeer(decode(first.bytes));
     }
-    const port = mp.peer === undefined ? undefined : sentinelPort();
-    if (port === undefined || mp.peer === undefined) return;
-    const guard: SentinelGuard = { life: mp.peer, cell, participant, counted };
+    const port = mp.peerLife === undefined ? undefined : sentinelPort();
+    if (port === undefined || mp.peerLife === undefined) return;
+    const guard: SentinelGuard = { life: mp.peerLife, cell, participant, counted };
     port.postMessage(guard);
   },
   guardLink() {

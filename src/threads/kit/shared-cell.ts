@@ -94,7 +94,7 @@ export function breakIfOrphaned(cell: Cell, participant: number): void {
 // ---------------------------------------------------------------------------
 // Links (see `link/protocol.ts`): one SharedArrayBuffer joins two threads, side
 // 0 (the thread that made the link) and side 1 (the thread that opened it).
-// Int32 words first, then the slots; all counters wrap at 2^32, so capacities
+// Int32 words first, then the berths; all counters wrap at 2^32, so capacities
 // are powers of two.
 
 /** Words of the header, then `SIDE_WORDS` per side. */
@@ -119,7 +119,7 @@ export const MORTAL = 3;
 export const SENT = 4;
 /** Per side: of those, how many the other side took (its ring's head). */
 export const TAKEN = 5;
-/** Per side: slots the other side completed, for this side to look at (tail, head, overflowed). */
+/** Per side: berths the other side completed, for this side to look at (tail, head, overflowed). */
 export const DONE_TAIL = 6;
 export const DONE_HEAD = 7;
 export const DONE_LOST = 8;
@@ -132,29 +132,29 @@ export const POSTED = 9;
  */
 export const ASLEEP = 10;
 
-/** Words of a slot (a future handed over through shared memory); its inline value follows. */
-export const S_STATE = 0;
-export const S_REF = 1;
-export const S_GEN = 2;
-export const S_SEQ = 3;
-export const S_TAG = 4;
-export const S_LEN = 5;
-const SLOT_HEADER_BYTES = 32;
+/** Words of a berth (a future handed over through shared memory); its inline value follows. */
+export const B_STATE = 0;
+export const B_REF = 1;
+export const B_GEN = 2;
+export const B_SEQ = 3;
+export const B_TAG = 4;
+export const B_LEN = 5;
+const BERTH_HEADER_BYTES = 32;
 
-/** `S_STATE`: `(side << 4) | VIA_PORT? | kind`, kinds as for a cell (no BROKEN: a death is read from GONE). */
+/** `B_STATE`: `(side << 4) | VIA_PORT? | kind`, kinds as for a cell (no BROKEN: a death is read from GONE). */
 export const VIA_PORT = 8;
-/** `S_REF` bits: who still needs the slot. It is free again at 0. */
+/** `B_REF` bits: who still needs the berth. It is free again at 0. */
 export const REF_OWNER = 1;
 export const REF_ADOPTER = 2;
 
-/** Where everything of a link lives, for `capacity` slots per side of `inline` bytes each. */
+/** Where everything of a link lives, for `capacity` berths per side of `inline` bytes each. */
 export class LinkLayout {
   readonly capacity: number;
   readonly inline: number;
   readonly bytes: number;
   private readonly rings: number;
   private readonly doneRings: number;
-  private readonly slots: number;
+  private readonly berths: number;
   readonly stride: number;
 
   constructor(capacity: number, inline: number) {
@@ -163,12 +163,12 @@ export class LinkLayout {
     this.rings = HEADER_WORDS;
     this.doneRings = this.rings + 2 * capacity;
     const words = this.doneRings + 2 * this.doneCapacity;
-    this.slots = (words * 4 + 7) & ~7;
-    this.stride = SLOT_HEADER_BYTES + inline;
-    this.bytes = this.slots + 2 * capacity * this.stride;
+    this.berths = (words * 4 + 7) & ~7;
+    this.stride = BERTH_HEADER_BYTES + inline;
+    this.bytes = this.berths + 2 * capacity * this.stride;
   }
 
-  /** Entries of a done ring: every slot of both sides fits. */
+  /** Entries of a done ring: every berth of both sides fits. */
   get doneCapacity(): number {
     return 2 * this.capacity;
   }
@@ -183,19 +183,19 @@ export class LinkLayout {
     return this.rings + side * this.capacity;
   }
 
-  /** The Int32 index of the first entry of the ring that tells `side` which slots the other side completed. */
+  /** The Int32 index of the first entry of the ring that tells `side` which berths the other side completed. */
   doneRing(side: number): number {
     return this.doneRings + side * this.doneCapacity;
   }
 
-  /** The Int32 index of `slot`'s first word; slots [0, capacity) belong to side 0. */
-  slotWord(slot: number): number {
-    return (this.slots + slot * this.stride) >> 2;
+  /** The Int32 index of `berth`'s first word; berths [0, capacity) belong to side 0. */
+  berthWord(berth: number): number {
+    return (this.berths + berth * this.stride) >> 2;
   }
 
-  /** The byte offset of `slot`'s inline value (8-aligned). */
-  slotData(slot: number): number {
-    return this.slots + slot * this.stride + SLOT_HEADER_BYTES;
+  /** The byte offset of `berth`'s inline value (8-aligned). */
+  berthData(berth: number): number {
+    return this.berths + berth * this.stride + BERTH_HEADER_BYTES;
   }
 
   /** Writes the header of a new link. */

@@ -14,52 +14,52 @@ import type { HandleData } from "../share/protocol.js";
 
 /** {@link LinkMessage.kind}: a future handed over by message. */
 export const HAND = 0;
-/** {@link LinkMessage.kind}: a slot's value, structured-cloned by the port. */
+/** {@link LinkMessage.kind}: a berth's value, structured-cloned by the port. */
 export const VALUE = 1;
-/** {@link LinkMessage.kind}: a slot's value, serialized to more bytes than the slot holds. */
+/** {@link LinkMessage.kind}: a berth's value, serialized to more bytes than the berth holds. */
 export const BYTES = 2;
 /** {@link LinkMessage.kind}: a lifeline port for the receiver to hold. */
 export const LIFELINE = 3;
 
 /**
- * A future that found no free slot (or was shared with `share()`
+ * A future that found no free berth (or was shared with `share()`
  * already): shared with `share()` and handed over as a handle, numbered so
  * that the receiver still takes every future in sending order.
  */
 export interface HandOverMessage {
   readonly kind: typeof HAND;
-  /** Its place in the sender's sending order (the slot's `S_SEQ` for futures in slots). */
+  /** Its place in the sender's sending order (the berth's `B_SEQ` for futures in berths). */
   readonly seq: number;
   /** What `adopt()` takes. */
   readonly handle: HandleData;
 }
 
-/** What names the slot a value completes: the slot and its generation (slots are reused). */
-interface SlotAddress {
-  /** The slot's number in the link's memory. */
-  readonly slot: number;
-  /** The slot's generation when the future was handed over (`S_GEN`). */
+/** What names the berth a value completes: the berth and its generation (berths are reused). */
+interface BerthAddress {
+  /** The berth's number in the link's memory. */
+  readonly berth: number;
+  /** The berth's generation when the future was handed over (`B_GEN`). */
   readonly gen: number;
   /** `FULFILLED` or `REJECTED` (the core's states). */
   readonly state: number;
 }
 
 /** A value that went by the port as it is: `{ transfer }`, shared memory, or what the serializer refused. */
-export interface SlotValueMessage extends SlotAddress {
+export interface BerthValueMessage extends BerthAddress {
   readonly kind: typeof VALUE;
   /** The result, or the error as `encodeReason` wrote it. */
   readonly value: unknown;
 }
 
-/** A value serialized here but larger than the slot's inline bytes. */
-export interface SlotBytesMessage extends SlotAddress {
+/** A value serialized here but larger than the berth's inline bytes. */
+export interface BerthBytesMessage extends BerthAddress {
   readonly kind: typeof BYTES;
   /** The serialized value (`Platform.serialize`), its buffer transferred when it is whole. */
   readonly bytes: Uint8Array;
 }
 
-/** A slot's value, either way. */
-export type SlotMessage = SlotValueMessage | SlotBytesMessage;
+/** A berth's value, either way. */
+export type BerthMessage = BerthValueMessage | BerthBytesMessage;
 
 /**
  * Sent by a thread that blocks (after `GRACE_MS`), once per link: the
@@ -73,4 +73,4 @@ export interface LinkLifelineMessage {
 }
 
 /** Any message on a link's port. */
-export type LinkMessage = HandOverMessage | SlotMessage | LinkLifelineMessage;
+export type LinkMessage = HandOverMessage | BerthMessage | LinkLifelineMessage;

@@ -1,17 +1,21 @@
 /**
- * The FutureLink protocol: the fast path between two threads. A link is made once and handed
- * over once (a SharedArrayBuffer and one port); from then on a future crosses
- * it, and completes across it, through shared memory alone — no message, no
- * new port, so no turn of either event loop:
+ * The FutureLink protocol: the fast path between two threads. A link is made
+ * once and handed over once (a SharedArrayBuffer and one port); from then on
+ * a future crosses it, and completes across it, through shared memory alone
+ * — no message, no new port, so no turn of either event loop.
  *
- * - **Handing over.** The sending thread takes a free slot of its half of the
- *   link's memory, writes the future's words there and appends the slot to
- *   its ring; the other side takes slots from the ring in order. A future that
- *   finds no free slot (or one already shared with `share()`) is shared the
+ * Each side's half of the link's memory holds `capacity` berths: fixed
+ * places, one per future in flight (the core's `Slot` is a future's own
+ * record, hence not "slot"). In short:
+ *
+ * - **Handing over.** The sending thread takes a free berth of its half of the
+ *   link's memory, writes the future's words there and appends the berth to
+ *   its ring; the other side takes berths from the ring in order. A future that
+ *   finds no free berth (or one already shared with `share()`) is shared the
  *   usual way and its handle goes on the link's port, numbered, so that the
  *   receiver still takes every future in sending order.
- * - **Completing.** A slot is a two-party cell: one compare-exchange decides
- *   the winner. A small value is written into the slot (numbers, booleans,
+ * - **Completing.** A berth is a two-party cell: one compare-exchange decides
+ *   the winner. A small value is written into the berth (numbers, booleans,
  *   short strings as they are; anything else serialized as structured clone
  *   would) before the state is published; a large value, a `{ transfer }`, or
  *   shared memory goes on the port first, as in `share/protocol.ts`.
@@ -20,13 +24,13 @@
  *   briefly first unless the other side said it sleeps (a thread that sleeps
  *   answers no sooner than it wakes, and a spinner can keep a core from it);
  *   an event loop listens with `Atomics.waitAsync`. Each side also has a done
- *   ring naming the slots the other side completed, so that the event loop
+ *   ring naming the berths the other side completed, so that the event loop
  *   looks at those alone.
  * - **Deaths.** The link's port closes when the other thread goes away: the
  *   event loop sees it, and a blocked thread's sentinel sees it through one
  *   lifeline per link (not per future), armed after `GRACE_MS` of blocking.
- *   A pending slot whose other side is gone is broken, decided locally.
- * - **Slots** are freed when both sides have let go (two bits), so a slot is
+ *   A pending berth whose other side is gone is broken, decided locally.
+ * - **Berths** are freed when both sides have let go (two bits), so a berth is
  *   never reused while either side may still read it.
  *
  * Internal: not part of the public API.
@@ -58,7 +62,7 @@ import {
   type SharedRecord,
 } from "../kit/index.js";
 import { adoptHandle, isSharedOwner, shareFuture, type HandleData } from "../share/protocol.js";
-import { BYTES, HAND, LIFELINE, VALUE, type LinkMessage, type SlotMessage } from "./messages.js";
+import { BYTES, HAND, LIFELINE, VALUE, type LinkMessage, type BerthMessage } from "./messages.js";
 
 /**
  * Thrown by a `FutureLink` that is closed: by `send()` and `receive()` once
@@ -101,7 +105,7 @@ export const DEFAULT_INLINE_BYTES = 512;
 const MAX_CAPACITY = 1 << 16;
 const MAX_INLINE_BYTES = 1 << 16;
 
-// How an inline value is stored (S_TAG).
+// How an inline value is stored (B_TAG).
 const T_BYTES = 0;
 const T_NUMBER = 1;
 const T_TRUE = 2;
@@ -136,7 +140,7 @@ export class LinkEnd {
   readonly doubles: Float64Array;
   readonly port: Port;
   readonly me: number;
-  readonly peer: number;
+  readonly peerSide: number;
   readonly mask: number;
   readonly doneMask: number;
   // Word indices, from this side's point of view.
@@ -175,10 +179,10 @@ export class LinkEnd {
   received = 0;
   /** Futures handed over by message, by sequence number, until taken. */
   readonly handovers = new Map<number, HandleData>();
-  /** Values sent by message for slots this thread has no record of yet. */
-  readonly values = new Map<number, SlotMessage>();
-  /** This thread's pending futures of the link, by slot. */
-  readonly records = new Map<number, SlotRecord>();
+  /** Values sent by message for berths this thread has no record of yet. */
+  readonly values = new Map<number, BerthMessage>();
+  /** This thread's pending futures of the link, by berth. */
+  readonly records = new Map<number, BerthRecord>();
   /** Lifelines the other side sent: held, so that their closing tells its sentinel this thread died. */
   readonly held: Port[] = [];
   readonly receivers: Receiver[] = [];
@@ -206,7 +210,7 @@ export class LinkEnd {
     this.doubles = new Float64Array(memory);
     this.port = port;
     this.me = me;
-    this.peer = 1 - me;
+    this.peerSide = 1 - me;
     this.mask = layout.capacity - 1;
     this.doneMask = layout.doneCapacity - 1;
     const mine = (field: number): number => layout.word(me, field);
@@ -237,11 +241,11 @@ export class LinkEnd {
   }
 }
 
-/** One thread's view of one future handed over through a link's slot. */
-class SlotRecord implements SharedRecord {
+/** One thread's view of one future handed over through a link's berth. */
+class BerthRecord implements SharedRecord {
   readonly fut: Future;
   readonly end: LinkEnd;
-  readonly slot: number;
+  readonly berth: number;
   readonly gen: number;
   /** This thread sent it (else it received it). */
   readonly owner: boolean;
@@ -253,10 +257,10 @@ class SlotRecord implements SharedRecord {
   /** This thread is serializing or posting its value (a getter may try to complete it again). */
   completing = false;
 
-  constructor(fut: Future, end: LinkEnd, slot: number, gen: number, owner: boolean, pos: number) {
+  constructor(fut: Future, end: LinkEnd, berth: number, gen: number, owner: boolean, pos: number) {
     this.fut = fut;
     this.end = end;
-    this.slot = slot;
+    this.berth = berth;
     this.gen = gen;
     this.owner = owner;
     this.pos = pos;
@@ -280,15 +284,15 @@ class SlotRecord implements SharedRecord {
   }
 
   complete(state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
-    completeSlot(this, state, value, transfer);
+    completeBerth(this, state, value, transfer);
   }
 
   poll(): void {
-    pollSlot(this);
+    pollBerth(this);
   }
 
   watch(): void {
-    watchSlot(this);
+    watchBerth(this);
   }
 
   arm(): void {
@@ -401,23 +405,23 @@ export function sendFuture(end: LinkEnd, fut: Future): void {
   const seq = end.sendSeq;
   end.sendSeq = (seq + 1) | 0;
   if (fut._state === PENDING) {
-    let slot = allocate(end);
-    if (slot < 0) {
-      // Slots whose futures completed may not have been let go yet.
+    let berth = allocate(end);
+    if (berth < 0) {
+      // Berths whose futures completed may not have been let go yet.
       service(end);
       pollAll(end);
-      slot = allocate(end);
+      berth = allocate(end);
     }
-    if (slot >= 0) {
-      handOver(end, fut, slot, seq);
+    if (berth >= 0) {
+      handOver(end, fut, berth, seq);
       return;
     }
   }
-  // No slot (or a future shared with share() already): share it, and send its handle on the port, numbered.
+  // No berth (or a future shared with share() already): share it, and send its handle on the port, numbered.
   const data = shareFuture<Port>(fut);
   end.port.postMessage({ kind: HAND, seq, handle: data } satisfies LinkMessage, [data.port]);
   Atomics.add(words, end.postedPeer, 1);
-  cells.ringBell(words, end.layout, end.peer);
+  cells.ringBell(words, end.layout, end.peerSide);
 }
 
 function checkSendable(fut: Future): void {
@@ -426,7 +430,7 @@ function checkSendable(fut: Future): void {
   if (state === PENDING || (state === PENDING_SHARED && isSharedOwner(fut))) return;
   if (state === PENDING_SHARED) {
     const rec = recordFor(fut);
-    if (rec instanceof SlotRecord && rec.owner) {
+    if (rec instanceof BerthRecord && rec.owner) {
       throw new TypeError(reasons.SEND_LINKED);
     }
     throw new TypeError(reasons.SEND_RECEIVED);
@@ -437,42 +441,42 @@ function checkSendable(fut: Future): void {
   throw new FutureAlreadyCompletedError(reasons.SEND_COMPLETED);
 }
 
-/** A free slot of this side, marked taken by both sides; -1 if none. */
+/** A free berth of this side, marked taken by both sides; -1 if none. */
 function allocate(end: LinkEnd): number {
   const words = end.words;
   const layout = end.layout;
   const base = end.me * layout.capacity;
   for (let i = 0; i <= end.mask; i++) {
-    const slot = base + ((end.cursor + i) & end.mask);
-    const at = layout.slotWord(slot) + cells.S_REF;
-    // Only this side makes a free slot taken; the other side only lets go.
+    const berth = base + ((end.cursor + i) & end.mask);
+    const at = layout.berthWord(berth) + cells.B_REF;
+    // Only this side makes a free berth taken; the other side only lets go.
     if (Atomics.load(words, at) === 0) {
       Atomics.store(words, at, cells.REF_OWNER | cells.REF_ADOPTER);
-      end.cursor = (slot - base + 1) & end.mask;
-      return slot;
+      end.cursor = (berth - base + 1) & end.mask;
+      return berth;
     }
   }
   return -1;
 }
 
-function handOver(end: LinkEnd, fut: Future, slot: number, seq: number): void {
+function handOver(end: LinkEnd, fut: Future, berth: number, seq: number): void {
   const words = end.words;
-  const at = end.layout.slotWord(slot);
-  const gen = (word(words, at + cells.S_GEN) + 1) | 0;
+  const at = end.layout.berthWord(berth);
+  const gen = (word(words, at + cells.B_GEN) + 1) | 0;
   // Plain writes: the store of SENT below publishes them.
-  words[at + cells.S_STATE] = cells.PENDING;
-  words[at + cells.S_GEN] = gen;
-  words[at + cells.S_SEQ] = seq;
+  words[at + cells.B_STATE] = cells.PENDING;
+  words[at + cells.B_GEN] = gen;
+  words[at + cells.B_SEQ] = seq;
   const pos = end.sent;
-  const rec = new SlotRecord(fut, end, slot, gen, true, pos);
+  const rec = new BerthRecord(fut, end, berth, gen, true, pos);
   const waitedFor = fut._value !== undefined;
   register(fut, rec);
-  end.records.set(slot, rec);
-  words[end.ringMe + (pos & end.mask)] = slot;
+  end.records.set(berth, rec);
+  words[end.ringMe + (pos & end.mask)] = berth;
   end.sent = (pos + 1) | 0;
   Atomics.store(words, end.sentMe, end.sent);
-  cells.ringBell(words, end.layout, end.peer);
-  if (waitedFor) watchSlot(rec);
+  cells.ringBell(words, end.layout, end.peerSide);
+  if (waitedFor) watchBerth(rec);
 }
 
 // ---------------------------------------------------------------------------
@@ -510,15 +514,15 @@ function takeNext(end: LinkEnd): Future | undefined {
       return adoptHandle(handed);
     }
     if (end.taken !== Atomics.load(words, end.sentPeer)) {
-      const slot = word(words, end.ringPeer + (end.taken & end.mask));
-      const seq = word(words, end.layout.slotWord(slot) + cells.S_SEQ);
+      const berth = word(words, end.ringPeer + (end.taken & end.mask));
+      const seq = word(words, end.layout.berthWord(berth) + cells.B_SEQ);
       if (seq === expected) {
         end.taken = (end.taken + 1) | 0;
         Atomics.store(words, end.takenPeer, end.taken);
         end.recvSeq = (expected + 1) | 0;
-        return adoptSlot(end, slot);
+        return adoptBerth(end, berth);
       }
-      // The expected one went by message, posted before this slot was published.
+      // The expected one went by message, posted before this berth was published.
       takePortMessages(end);
       // If it cannot be read, it is lost (its sender sees it broken when its port closes): skip it.
       if (!end.handovers.has(expected)) end.recvSeq = seq;
@@ -532,16 +536,16 @@ function takeNext(end: LinkEnd): Future | undefined {
   }
 }
 
-function adoptSlot(end: LinkEnd, slot: number): Future {
-  const gen = word(end.words, end.layout.slotWord(slot) + cells.S_GEN);
+function adoptBerth(end: LinkEnd, berth: number): Future {
+  const gen = word(end.words, end.layout.berthWord(berth) + cells.B_GEN);
   const fut = new Future();
-  const rec = new SlotRecord(fut, end, slot, gen, false, 0);
+  const rec = new BerthRecord(fut, end, berth, gen, false, 0);
   register(fut, rec);
-  end.records.set(slot, rec);
-  const message = end.values.get(slot);
-  if (message !== undefined) end.values.delete(slot);
+  end.records.set(berth, rec);
+  const message = end.values.get(berth);
+  if (message !== undefined) end.values.delete(berth);
   if (message !== undefined && message.gen === gen) apply(rec, message);
-  else pollSlot(rec);
+  else pollBerth(rec);
   return fut;
 }
 
@@ -608,14 +612,14 @@ function deliver(end: LinkEnd): void {
 // ---------------------------------------------------------------------------
 // completing
 
-function stateWord(rec: SlotRecord): number {
-  return rec.end.layout.slotWord(rec.slot) + cells.S_STATE;
+function stateWord(rec: BerthRecord): number {
+  return rec.end.layout.berthWord(rec.berth) + cells.B_STATE;
 }
 
-function completeSlot(rec: SlotRecord, state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
+function completeBerth(rec: BerthRecord, state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
   const method = state === FULFILLED ? "setResult" : "setException";
   if (rec.completing) throw alreadyCompleted(method, cells.CLAIMED);
-  pollSlot(rec);
+  pollBerth(rec);
   if (rec.done) throw alreadyCompleted(method, outcome(rec));
   refuseFuture(method, value);
   const payload = state === REJECTED ? encodeReason(value) : value;
@@ -624,8 +628,8 @@ function completeSlot(rec: SlotRecord, state: number, value: unknown, transfer: 
     return;
   }
   const end = rec.end;
-  const data = end.layout.slotData(rec.slot);
-  const at = end.layout.slotWord(rec.slot);
+  const data = end.layout.berthData(rec.berth);
+  const at = end.layout.berthWord(rec.berth);
   let tag: number;
   let length = 0;
   if (typeof payload === "number") {
@@ -664,7 +668,7 @@ function completeSlot(rec: SlotRecord, state: number, value: unknown, transfer: 
     claim(rec, method);
     if (bytes.byteLength > end.layout.inline) {
       const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-      const message: LinkMessage = { kind: BYTES, slot: rec.slot, gen: rec.gen, state, bytes };
+      const message: LinkMessage = { kind: BYTES, berth: rec.berth, gen: rec.gen, state, bytes };
       end.port.postMessage(message, whole ? [bytes.buffer] : undefined);
       Atomics.add(end.words, end.postedPeer, 1);
       publish(rec, state, true);
@@ -675,15 +679,15 @@ function completeSlot(rec: SlotRecord, state: number, value: unknown, transfer: 
     tag = T_BYTES;
     length = bytes.byteLength;
   }
-  end.words[at + cells.S_TAG] = tag;
-  end.words[at + cells.S_LEN] = length;
+  end.words[at + cells.B_TAG] = tag;
+  end.words[at + cells.B_LEN] = length;
   publish(rec, state, false);
   finish(rec, state, value);
 }
 
 /** Completes through the port: `{ transfer }`, shared memory, or whatever the serializer refused. */
 function sendByMessage(
-  rec: SlotRecord,
+  rec: BerthRecord,
   method: string,
   state: number,
   payload: unknown,
@@ -694,11 +698,11 @@ function sendByMessage(
   claim(rec, method);
   rec.completing = true;
   try {
-    end.port.postMessage({ kind: VALUE, slot: rec.slot, gen: rec.gen, state, value: payload } satisfies LinkMessage, moves);
+    end.port.postMessage({ kind: VALUE, berth: rec.berth, gen: rec.gen, state, value: payload } satisfies LinkMessage, moves);
   } catch (error) {
     // Nothing went out: give the claim back, as if this call never happened.
     Atomics.store(end.words, stateWord(rec), cells.PENDING);
-    cells.ringBell(end.words, end.layout, end.peer);
+    cells.ringBell(end.words, end.layout, end.peerSide);
     throw cloneError(method, state, error);
   } finally {
     rec.completing = false;
@@ -708,8 +712,8 @@ function sendByMessage(
   finish(rec, state, value);
 }
 
-/** Wins the slot for this thread, or throws `FutureAlreadyCompletedError`. */
-function claim(rec: SlotRecord, method: string): void {
+/** Wins the berth for this thread, or throws `FutureAlreadyCompletedError`. */
+function claim(rec: BerthRecord, method: string): void {
   const end = rec.end;
   const words = end.words;
   const at = stateWord(rec);
@@ -721,7 +725,7 @@ function claim(rec: SlotRecord, method: string): void {
     if ((seen & 7) !== cells.CLAIMED) throw alreadyCompleted(method, seen);
     // The other thread is posting its value: it finishes, or gives the claim back if the value cannot be sent.
     const bell = Atomics.load(words, end.bellMe);
-    pollSlot(rec);
+    pollBerth(rec);
     if (rec.done) throw alreadyCompleted(method, outcome(rec));
     const now = performance.now();
     if (deadline === Infinity) deadline = now + CLAIM_WAIT_MS;
@@ -731,34 +735,34 @@ function claim(rec: SlotRecord, method: string): void {
   }
 }
 
-function outcome(rec: SlotRecord): number {
+function outcome(rec: BerthRecord): number {
   if (rec.broken) return cells.BROKEN;
   return rec.fut._state === FULFILLED ? cells.FULFILLED : cells.REJECTED;
 }
 
-/** Publishes this thread's completion of a slot and tells the other side. */
-function publish(rec: SlotRecord, state: number, viaPort: boolean): void {
+/** Publishes this thread's completion of a berth and tells the other side. */
+function publish(rec: BerthRecord, state: number, viaPort: boolean): void {
   const end = rec.end;
   const words = end.words;
   const kind = state === FULFILLED ? cells.FULFILLED : cells.REJECTED;
   Atomics.store(words, stateWord(rec), (end.me << 4) | (viaPort ? cells.VIA_PORT : 0) | kind);
-  // The other side's done ring: it looks at this slot alone, or at all of them if the ring is full.
+  // The other side's done ring: it looks at this berth alone, or at all of them if the ring is full.
   const tail = end.doneOut;
   if (((tail - Atomics.load(words, end.doneHeadPeer)) | 0) > end.doneMask) {
     Atomics.store(words, end.doneLostPeer, 1);
   } else {
-    words[end.doneRingPeer + (tail & end.doneMask)] = rec.slot;
+    words[end.doneRingPeer + (tail & end.doneMask)] = rec.berth;
     end.doneOut = (tail + 1) | 0;
     Atomics.store(words, end.doneTailPeer, end.doneOut);
   }
-  cells.ringBell(words, end.layout, end.peer);
+  cells.ringBell(words, end.layout, end.peerSide);
 }
 
 // ---------------------------------------------------------------------------
 // learning of completions
 
-/** Applies, without blocking, whatever the slot says has happened. */
-function pollSlot(rec: SlotRecord): void {
+/** Applies, without blocking, whatever the berth says has happened. */
+function pollBerth(rec: BerthRecord): void {
   if (rec.done) return;
   const end = rec.end;
   const words = end.words;
@@ -788,13 +792,13 @@ function pollSlot(rec: SlotRecord): void {
   }
 }
 
-function readInline(rec: SlotRecord, state: number): void {
+function readInline(rec: BerthRecord, state: number): void {
   const end = rec.end;
-  const at = end.layout.slotWord(rec.slot);
-  const data = end.layout.slotData(rec.slot);
-  const length = word(end.words, at + cells.S_LEN);
+  const at = end.layout.berthWord(rec.berth);
+  const data = end.layout.berthData(rec.berth);
+  const length = word(end.words, at + cells.B_LEN);
   let value: unknown;
-  switch (word(end.words, at + cells.S_TAG)) {
+  switch (word(end.words, at + cells.B_TAG)) {
     case T_NUMBER:
       value = end.doubles[data >> 3];
       break;
@@ -825,21 +829,21 @@ function readInline(rec: SlotRecord, state: number): void {
 }
 
 /** The message holding `rec`'s value, if it has arrived. */
-function valueFor(rec: SlotRecord): SlotMessage | undefined {
+function valueFor(rec: BerthRecord): BerthMessage | undefined {
   const end = rec.end;
-  let message = end.values.get(rec.slot);
+  let message = end.values.get(rec.berth);
   if (message?.gen !== rec.gen) {
     // Posted before the state was published: it is waiting on the port, unless the event loop took it.
     takePortMessages(end);
     if (rec.done) return undefined;
-    message = end.values.get(rec.slot);
+    message = end.values.get(rec.berth);
   }
   if (message?.gen !== rec.gen) return undefined;
-  end.values.delete(rec.slot);
+  end.values.delete(rec.berth);
   return message;
 }
 
-function apply(rec: SlotRecord, message: SlotMessage): void {
+function apply(rec: BerthRecord, message: BerthMessage): void {
   let value: unknown;
   if (message.kind === VALUE) {
     value = message.value;
@@ -864,9 +868,9 @@ function onMessage(end: LinkEnd, message: LinkMessage): void {
     if (end.portClosed) message.lifeline.close();
     else end.held.push(message.lifeline);
   } else {
-    const rec = end.records.get(message.slot);
+    const rec = end.records.get(message.berth);
     if (rec?.gen === message.gen) apply(rec, message);
-    else end.values.set(message.slot, message);
+    else end.values.set(message.berth, message);
   }
 }
 
@@ -894,18 +898,18 @@ function noteUnreadable(end: LinkEnd, error: unknown): void {
   end.unreadable = { error };
 }
 
-/** Takes in what the other side did: port messages, completed slots, its closing or death. */
+/** Takes in what the other side did: port messages, completed berths, its closing or death. */
 function service(end: LinkEnd): void {
   const words = end.words;
   if (!end.portClosed && Atomics.load(words, end.postedMe) !== end.received) takePortMessages(end);
   for (;;) {
     const head = end.doneHead;
     if (head === Atomics.load(words, end.doneTailMe)) break;
-    const slot = word(words, end.doneRingMe + (head & end.doneMask));
+    const berth = word(words, end.doneRingMe + (head & end.doneMask));
     end.doneHead = (head + 1) | 0;
     Atomics.store(words, end.doneHeadMe, end.doneHead);
-    const rec = end.records.get(slot);
-    if (rec !== undefined) pollSlot(rec);
+    const rec = end.records.get(berth);
+    if (rec !== undefined) pollBerth(rec);
   }
   if (Atomics.load(words, end.doneLostMe) !== 0 && Atomics.exchange(words, end.doneLostMe, 0) !== 0) pollAll(end);
   const ended = (Atomics.load(words, end.closedPeer) !== 0 ? 1 : 0) | (Atomics.load(words, end.gonePeer) !== 0 ? 2 : 0);
@@ -916,7 +920,7 @@ function service(end: LinkEnd): void {
 }
 
 function pollAll(end: LinkEnd): void {
-  for (const rec of [...end.records.values()]) pollSlot(rec);
+  for (const rec of [...end.records.values()]) pollBerth(rec);
 }
 
 function onPortClose(end: LinkEnd): void {
@@ -929,14 +933,14 @@ function onPortClose(end: LinkEnd): void {
   open.delete(end);
 }
 
-/** Completes this thread's future and lets go of the slot. */
-function finish(rec: SlotRecord, state: number, value: unknown): void {
+/** Completes this thread's future and lets go of the berth. */
+function finish(rec: BerthRecord, state: number, value: unknown): void {
   if (rec.done) return;
   rec.done = true;
   const end = rec.end;
-  end.records.delete(rec.slot);
+  end.records.delete(rec.berth);
   forget(rec.fut);
-  Atomics.and(end.words, end.layout.slotWord(rec.slot) + cells.S_REF, rec.owner ? ~cells.REF_OWNER : ~cells.REF_ADOPTER);
+  Atomics.and(end.words, end.layout.berthWord(rec.berth) + cells.B_REF, rec.owner ? ~cells.REF_OWNER : ~cells.REF_ADOPTER);
   if (rec.watched) {
     end.watched--;
     updateRef(end);
@@ -945,7 +949,7 @@ function finish(rec: SlotRecord, state: number, value: unknown): void {
   settle(rec.fut, state, value);
 }
 
-function fail(rec: SlotRecord, reason: string, cause?: unknown): void {
+function fail(rec: BerthRecord, reason: string, cause?: unknown): void {
   if (rec.done) return;
   rec.broken = true;
   finish(rec, REJECTED, new BrokenFutureError(reason, cause === undefined ? undefined : { cause }));
@@ -955,7 +959,7 @@ function fail(rec: SlotRecord, reason: string, cause?: unknown): void {
 // the event loop
 
 /** Someone waits for the future (a callback, an `await`): listen for the other side. */
-function watchSlot(rec: SlotRecord): void {
+function watchBerth(rec: BerthRecord): void {
   if (rec.watched || rec.done) return;
   rec.watched = true;
   rec.end.watched++;
@@ -1041,7 +1045,7 @@ export function closeLink(end: LinkEnd): void {
   if (end.closed) return;
   end.closed = true;
   Atomics.store(end.words, end.closedMe, 1);
-  cells.ringBell(end.words, end.layout, end.peer);
+  cells.ringBell(end.words, end.layout, end.peerSide);
   // Futures sent by message and not received: closing their ports breaks them for their owner.
   takePortMessages(end);
   for (const handle of end.handovers.values()) handle.port.close();

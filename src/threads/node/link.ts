@@ -236,7 +236,7 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    * thread, which receives it with `receive()`/`next()` in sending order.
    * `fut` stays the same object here: `wait()` blocks until either thread
    * completes it, `await` and callbacks work as before. No message and no
-   * port are involved while the link has a free slot (see
+   * port are involved while the link's shared memory has room for it (see
    * {@link LinkOptions.capacity}); beyond that the future goes by message.
    *
    * @param fut - a pending future created on this thread (or one it shared
