@@ -61,7 +61,9 @@ import {
   type Port,
   type SharedRecord,
 } from "../kit/index.js";
-import { adoptHandle, isSharedOwner, shareFuture, type HandleData } from "../share/protocol.js";
+import { adoptHandle, isSharedOwner, shareFuture } from "../share/protocol.js";
+import { LinkEnd, awake, sleepOn, word } from "./end.js";
+import { T_BYTES, plainTag, readInlineValue, writePlain } from "./inline.js";
 import { BYTES, HAND, LIFELINE, VALUE, type LinkMessage, type BerthMessage } from "./messages.js";
 
 /**
@@ -105,20 +107,6 @@ export const DEFAULT_INLINE_BYTES = 512;
 const MAX_CAPACITY = 1 << 16;
 const MAX_INLINE_BYTES = 1 << 16;
 
-// How an inline value is stored (B_TAG).
-const T_BYTES = 0;
-const T_NUMBER = 1;
-const T_TRUE = 2;
-const T_FALSE = 3;
-const T_UNDEFINED = 4;
-const T_NULL = 5;
-const T_STRING = 6;
-
-interface Receiver {
-  resolve(result: IteratorResult<Future, undefined>): void;
-  reject(error: Error): void;
-}
-
 type WaitAsync = (
   words: Int32Array,
   index: number,
@@ -126,123 +114,8 @@ type WaitAsync = (
 ) => { async: false; value: string } | { async: true; value: Promise<string> };
 const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
 
-function word(words: Int32Array, index: number): number {
-  return words[index] as number;
-}
-
-/** This thread's end of a link. */
-export class LinkEnd {
-  readonly memory: SharedArrayBuffer;
-  readonly layout: cells.LinkLayout;
-  readonly words: Int32Array;
-  readonly bytes: Uint8Array;
-  readonly halves: Uint16Array;
-  readonly doubles: Float64Array;
-  readonly port: Port;
-  readonly me: number;
-  readonly peerSide: number;
-  readonly mask: number;
-  readonly doneMask: number;
-  // Word indices, from this side's point of view.
-  readonly bellMe: number;
-  readonly closedMe: number;
-  readonly sentMe: number;
-  readonly takenMe: number;
-  readonly doneTailMe: number;
-  readonly doneHeadMe: number;
-  readonly doneLostMe: number;
-  readonly postedMe: number;
-  readonly asleepMe: number;
-  readonly gonePeer: number;
-  readonly closedPeer: number;
-  readonly mortalPeer: number;
-  readonly sentPeer: number;
-  readonly takenPeer: number;
-  readonly doneTailPeer: number;
-  readonly doneHeadPeer: number;
-  readonly doneLostPeer: number;
-  readonly postedPeer: number;
-  readonly asleepPeer: number;
-  readonly ringMe: number;
-  readonly ringPeer: number;
-  readonly doneRingMe: number;
-  readonly doneRingPeer: number;
-  /** Local copies of counters only this thread writes. */
-  sent = 0;
-  taken = 0;
-  doneHead = 0;
-  doneOut = 0;
-  cursor = 0;
-  sendSeq = 0;
-  recvSeq = 0;
-  /** Port messages taken (compared with the other side's POSTED count). */
-  received = 0;
-  /** Futures handed over by message, by sequence number, until taken. */
-  readonly handovers = new Map<number, HandleData>();
-  /** Values sent by message for berths this thread has no record of yet. */
-  readonly values = new Map<number, BerthMessage>();
-  /** This thread's pending futures of the link, by berth. */
-  readonly records = new Map<number, BerthRecord>();
-  /** Lifelines the other side sent: held, so that their closing tells its sentinel this thread died. */
-  readonly held: Port[] = [];
-  readonly receivers: Receiver[] = [];
-  /** This thread closed the link. */
-  closed = false;
-  /** The port is closed (by this thread, or because the other one went away). */
-  portClosed = false;
-  /** This thread is closing the port itself. */
-  closing = false;
-  armed = false;
-  watched = 0;
-  ref = false;
-  /** An async turn is queued or listening. */
-  busy = false;
-  /** Which ends of the other side this thread has acted on: 1 closed, 2 gone. */
-  endSeen = 0;
-  unreadable: { error: unknown } | undefined;
-
-  constructor(memory: SharedArrayBuffer, layout: cells.LinkLayout, me: number, port: Port) {
-    this.memory = memory;
-    this.layout = layout;
-    this.words = new Int32Array(memory);
-    this.bytes = new Uint8Array(memory);
-    this.halves = new Uint16Array(memory);
-    this.doubles = new Float64Array(memory);
-    this.port = port;
-    this.me = me;
-    this.peerSide = 1 - me;
-    this.mask = layout.capacity - 1;
-    this.doneMask = layout.doneCapacity - 1;
-    const mine = (field: number): number => layout.word(me, field);
-    const theirs = (field: number): number => layout.word(1 - me, field);
-    this.bellMe = mine(cells.BELL);
-    this.closedMe = mine(cells.CLOSED);
-    this.sentMe = mine(cells.SENT);
-    this.takenMe = mine(cells.TAKEN);
-    this.doneTailMe = mine(cells.DONE_TAIL);
-    this.doneHeadMe = mine(cells.DONE_HEAD);
-    this.doneLostMe = mine(cells.DONE_LOST);
-    this.postedMe = mine(cells.POSTED);
-    this.asleepMe = mine(cells.ASLEEP);
-    this.gonePeer = theirs(cells.GONE);
-    this.closedPeer = theirs(cells.CLOSED);
-    this.mortalPeer = theirs(cells.MORTAL);
-    this.sentPeer = theirs(cells.SENT);
-    this.takenPeer = theirs(cells.TAKEN);
-    this.doneTailPeer = theirs(cells.DONE_TAIL);
-    this.doneHeadPeer = theirs(cells.DONE_HEAD);
-    this.doneLostPeer = theirs(cells.DONE_LOST);
-    this.postedPeer = theirs(cells.POSTED);
-    this.asleepPeer = theirs(cells.ASLEEP);
-    this.ringMe = layout.ring(me);
-    this.ringPeer = layout.ring(1 - me);
-    this.doneRingMe = layout.doneRing(me);
-    this.doneRingPeer = layout.doneRing(1 - me);
-  }
-}
-
 /** One thread's view of one future handed over through a link's berth. */
-class BerthRecord implements SharedRecord {
+export class BerthRecord implements SharedRecord {
   readonly fut: Future;
   readonly end: LinkEnd;
   readonly berth: number;
@@ -307,18 +180,6 @@ class BerthRecord implements SharedRecord {
   sleep(seq: number, timeoutMs: number): void {
     sleepOn(this.end, seq, timeoutMs);
   }
-}
-
-/** Whether the other side is awake (not sleeping on its bell): then its answer may come within a spin. */
-function awake(end: LinkEnd): boolean {
-  return Atomics.load(end.words, end.asleepPeer) === 0;
-}
-
-/** Sleeps on this side's bell while it holds `seq`, telling the other side not to spin for an answer. */
-function sleepOn(end: LinkEnd, seq: number, timeoutMs: number): void {
-  Atomics.store(end.words, end.asleepMe, 1);
-  Atomics.wait(end.words, end.bellMe, seq, timeoutMs);
-  Atomics.store(end.words, end.asleepMe, 0);
 }
 
 // Open links stay reachable: their port and pending futures must outlive the caller's references.
@@ -630,25 +491,11 @@ function completeBerth(rec: BerthRecord, state: number, value: unknown, transfer
   const end = rec.end;
   const data = end.layout.berthData(rec.berth);
   const at = end.layout.berthWord(rec.berth);
-  let tag: number;
-  let length = 0;
-  if (typeof payload === "number") {
+  let tag = plainTag(payload, end.layout.inline);
+  let length: number;
+  if (tag !== undefined) {
     claim(rec, method);
-    end.doubles[data >> 3] = payload;
-    tag = T_NUMBER;
-  } else if (typeof payload === "boolean") {
-    claim(rec, method);
-    tag = payload ? T_TRUE : T_FALSE;
-  } else if (payload === undefined || payload === null) {
-    claim(rec, method);
-    tag = payload === null ? T_NULL : T_UNDEFINED;
-  } else if (typeof payload === "string" && payload.length * 2 <= end.layout.inline) {
-    claim(rec, method);
-    const halves = end.halves;
-    const first = data >> 1;
-    for (let i = 0; i < payload.length; i++) halves[first + i] = payload.charCodeAt(i);
-    tag = T_STRING;
-    length = payload.length * 2;
+    length = writePlain(end, data, tag, payload);
   } else {
     let bytes: Uint8Array | undefined;
     rec.completing = true;
@@ -793,37 +640,12 @@ function pollBerth(rec: BerthRecord): void {
 }
 
 function readInline(rec: BerthRecord, state: number): void {
-  const end = rec.end;
-  const at = end.layout.berthWord(rec.berth);
-  const data = end.layout.berthData(rec.berth);
-  const length = word(end.words, at + cells.B_LEN);
   let value: unknown;
-  switch (word(end.words, at + cells.B_TAG)) {
-    case T_NUMBER:
-      value = end.doubles[data >> 3];
-      break;
-    case T_TRUE:
-      value = true;
-      break;
-    case T_FALSE:
-      value = false;
-      break;
-    case T_NULL:
-      value = null;
-      break;
-    case T_STRING:
-      value = String.fromCharCode(...end.halves.subarray(data >> 1, (data + length) >> 1));
-      break;
-    case T_BYTES:
-      try {
-        value = host().deserialize(end.bytes.subarray(data, data + length));
-      } catch (error) {
-        fail(rec, reasons.unreceivable(error), error);
-        return;
-      }
-      break;
-    default:
-      value = undefined;
+  try {
+    value = readInlineValue(rec.end, rec.berth);
+  } catch (error) {
+    fail(rec, reasons.unreceivable(error), error);
+    return;
   }
   finish(rec, state, state === REJECTED ? decodeReason(value) : value);
 }

@@ -16,8 +16,8 @@ import {
   receiveBlocking,
   sendFuture,
   take,
-  type LinkEnd,
 } from "../link/protocol.js";
+import type { LinkEnd } from "../link/end.js";
 
 /**
  * Sizes of a new {@link FutureLink}. The defaults suit most uses; neither
