@@ -1,6 +1,9 @@
 /**
- * The browser platform: a page and its Web Workers, when the
- * page is cross-origin isolated (so that `SharedArrayBuffer` exists).
+ * The browser platform: a page and its Web Workers, when the page is
+ * cross-origin isolated (so that `SharedArrayBuffer` exists). The `browser/`
+ * layer is this platform, its mailboxes (`mailbox.ts`), Web Locks lifetimes
+ * (`life.ts`), the sentinel worker (`sentinel.ts`), and the public face of
+ * `share`/`adopt` (`handle.ts`).
  *
  * Browsers cannot read a port synchronously, so each port is a
  * {@link MailPort}: a `MessagePort` plus two mailboxes (`mailbox.ts`), one

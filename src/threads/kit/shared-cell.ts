@@ -1,10 +1,18 @@
 /**
- * The cell: the few words of shared memory that every thread holding a shared
- * future reads and writes with atomics. It decides who completes the future
- * (one compare-exchange) and wakes threads blocked in `wait()`. Values never
- * live here; they travel by message (see `share/protocol.ts`).
+ * Shared memory as the protocols lay it out, and what a death does to it.
  *
- * Pure JavaScript: the sentinel thread and the browser port use it as well.
+ * The cell (`share()`/`adopt()`): the few words of shared memory that every
+ * thread holding a shared future reads and writes with atomics. It decides
+ * who completes the future (one compare-exchange) and wakes threads blocked
+ * in `wait()`. Values never live here; they travel by message (see
+ * `share/protocol.ts`).
+ *
+ * The link's memory (`FutureLink`, see {@link LinkLayout}): two sides' words,
+ * rings and berths.
+ *
+ * It lives in the kit because the sentinels mark deaths here
+ * ({@link participantGone}, {@link linkPeerGone}). Pure JavaScript with no
+ * imports: the sentinel threads load this file alone.
  *
  * Internal: not part of the public API.
  *

@@ -1,7 +1,11 @@
 /**
- * The Node.js platform: `worker_threads` ports, read
- * synchronously with `receiveMessageOnPort`, a sentinel worker, and V8's
+ * The Node.js platform: `worker_threads` ports, read synchronously with
+ * `receiveMessageOnPort`, a sentinel worker (`sentinel.ts`), and V8's
  * serializer (the one `postMessage` uses) for values kept in shared memory.
+ *
+ * The `node/` layer is this platform and the public faces built on it:
+ * `handle.ts` (`share`/`adopt`) and `link.ts` (`FutureLink`), which wrap
+ * the protocols' data into handles that carry `MessagePort`s.
  *
  * Internal: not part of the public API.
  *
