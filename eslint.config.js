@@ -16,7 +16,7 @@ export default tseslint.config(
   },
   {
     files: ["src/**/*.ts"],
-    ignores: ["src/threads/node*.ts", "src/rpc/threads.ts", "src/rpc/nats.ts"],
+    ignores: ["src/threads/node/**", "src/rpc/threads.ts", "src/rpc/nats.ts"],
     rules: {
       // The core runs in browsers too: it imports nothing from Node.js.
       "no-restricted-imports": ["error", { patterns: ["node:*"] }],

@@ -1,4 +1,4 @@
-// The structured-clone codec (src/threads/clone-codec.ts): whatever it writes as bytes must come
+// The structured-clone codec (src/threads/codecs/clone-codec.ts): whatever it writes as bytes must come
 // back as what structuredClone makes of the same value — shape, prototypes, property attributes,
 // buffers and identity — and what structured clone refuses or bytes cannot carry must be refused.
 // Where V8 versions disagree (errors), the codec has its own rules, asserted as such: a decoded
@@ -8,8 +8,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { MessageChannel } from "node:worker_threads";
 import fc from "fast-check";
-import { UnencodableError, decode, encode } from "../src/threads/clone-codec.js";
-import { registerErrorClass } from "../src/threads/error-codec.js";
+import { UnencodableError, decode, encode } from "../src/threads/codecs/clone-codec.js";
+import { registerErrorClass } from "../src/threads/codecs/error-codec.js";
 import { FutureError, FutureTimeoutError } from "../src/index.js";
 import { LIBRARY_ERRORS } from "./threads/library-errors-worker.js";
 

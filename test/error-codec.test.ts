@@ -1,9 +1,9 @@
-// How errors are encoded to cross threads (src/threads/error-codec.ts), without a thread: the
+// How errors are encoded to cross threads (src/threads/codecs/error-codec.ts), without a thread: the
 // registry of error classes that arrive as themselves, and what happens to a name nobody knows.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FutureError, FutureTimeoutError } from "../src/index.js";
-import { decodeReason, encodeReason, registerErrorClass, type EncodedError } from "../src/threads/error-codec.js";
+import { decodeReason, encodeReason, registerErrorClass, type EncodedError } from "../src/threads/codecs/error-codec.js";
 import { LIBRARY_ERRORS } from "./threads/library-errors-worker.js";
 
 /** What the receiving thread makes of `reason`: encoded, structured-cloned as a message is, decoded. */

@@ -3,9 +3,9 @@
 // browser tests run the same code between a page and its workers.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { BY_PORT, DATA, MAX_BOX_BYTES, append, createBox, cursorOf, peek } from "../src/threads/mailbox.js";
-import { browserPlatform, type MailPort } from "../src/threads/browser-platform.js";
-import { LATER } from "../src/threads/engine.js";
+import { BY_PORT, DATA, MAX_BOX_BYTES, append, createBox, cursorOf, peek } from "../src/threads/browser/mailbox.js";
+import { browserPlatform, type MailPort } from "../src/threads/browser/platform.js";
+import { LATER } from "../src/threads/kit/index.js";
 
 describe("mailbox", () => {
   it("hands out records in order, each once the writer has published it", () => {

@@ -128,7 +128,7 @@ describe("links: handing futures over", () => {
   it("many futures in flight, past the link's capacity: every one arrives, in order, and completes", LONG, async () => {
     const link = new FutureLink<number>({ capacity: 4 });
     const futs: Future<number>[] = [];
-    // Before the worker exists: every slot fills, then the rest go by message, still in order.
+    // Before the worker exists: every berth fills, then the rest go by message, still in order.
     for (let i = 0; i < 300; i++) futs.push(sent(link));
     const shared = new Future<number>();
     adopt(share(shared)); // a future shared with share() goes by message too

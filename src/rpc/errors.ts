@@ -8,7 +8,7 @@
  * @module
  */
 import { BrokenFutureError, FutureError, FutureNotCompletedError, FutureTimeoutError } from "../errors.js";
-import { registerErrorClass } from "../threads/error-codec.js";
+import { registerErrorClass } from "../threads/codecs/error-codec.js";
 
 /**
  * A bad use of the RPC group: an unknown worker or function, a call after

@@ -33,8 +33,8 @@ import {
   FutureNotCompletedError,
   FutureTimeoutError,
 } from "../errors.js";
-import { decode, encode } from "../threads/clone-codec.js";
-import { decodeReason, encodeReason, isError } from "../threads/error-codec.js";
+import { decode, encode } from "../threads/codecs/clone-codec.js";
+import { decodeReason, encodeReason, isError } from "../threads/codecs/error-codec.js";
 import { atDeadline, type Bucket } from "./deadlines.js";
 import {
   RpcCannotBlockError,

@@ -38,11 +38,11 @@
  * @module
  */
 import { installRemote } from "../remote.js";
-import { createHooks } from "./engine.js";
-import { browserPlatform } from "./browser-platform.js";
-import { myLife } from "./browser-life.js";
+import { createHooks } from "./kit/index.js";
+import { browserPlatform } from "./browser/platform.js";
+import { myLife } from "./browser/life.js";
 
-export { adopt, isFutureHandle, share, type FutureHandle } from "./browser-handle.js";
+export { adopt, isFutureHandle, share, type FutureHandle } from "./browser/handle.js";
 
 installRemote(createHooks(browserPlatform));
 // Taken now, so that it is held before this thread hands out its first handle.

@@ -39,11 +39,11 @@
  * @module
  */
 import { installRemote } from "../remote.js";
-import { createHooks } from "./engine.js";
-import { nodePlatform } from "./node-platform.js";
+import { createHooks } from "./kit/index.js";
+import { nodePlatform } from "./node/platform.js";
 
-export { adopt, isFutureHandle, share, type FutureHandle } from "./node-handle.js";
-export { FutureLink, isLinkHandle, openLink, type LinkHandle, type LinkOptions } from "./node-link.js";
-export { LinkClosedError } from "./link-engine.js";
+export { adopt, isFutureHandle, share, type FutureHandle } from "./node/handle.js";
+export { FutureLink, isLinkHandle, openLink, type LinkHandle, type LinkOptions } from "./node/link.js";
+export { LinkClosedError } from "./link/protocol.js";
 
 installRemote(createHooks(nodePlatform));

@@ -42,7 +42,7 @@ export async function startThreadGroup(
     async close(o = {}) {
       // Not events.once: it rejects on the 'error' a dying worker emits.
       const exits = [...workers.values()].map((w) =>
-        w.threadId === -1 ? Promise.resolve() : new Promise<void>((resolve) => w.once("exit", () => resolve())),
+        w.threadId === -1 ? Promise.resolve() : new Promise<void>((resolve) => w.once("exit", () => { resolve(); })),
       );
       for (const w of workers.values()) if (w.threadId !== -1) w.postMessage(o.graceful === false ? "shutdown-now" : "shutdown");
       await agent.shutdown({ graceful: o.graceful ?? true, timeout: 10_000 });

@@ -3,8 +3,8 @@
 /* global self, performance, setTimeout */
 import { Future, FutureNotCompletedError, collectAll } from "/build/src/index.js";
 import { adopt, share } from "/build/src/threads/browser.js";
-import { lifeHeld } from "/build/src/threads/browser-life.js";
-import { sentinelReady } from "/build/src/threads/browser-platform.js";
+import { lifeHeld } from "/build/src/threads/browser/life.js";
+import { sentinelReady } from "/build/src/threads/browser/platform.js";
 
 /** Plain data for the page: what was thrown. */
 function thrown(error) {

@@ -1,67 +1,70 @@
 /**
- * Links: the fast path between two threads. A link is made once and handed
- * over once (a SharedArrayBuffer and one port); from then on a future crosses
- * it, and completes across it, through shared memory alone — no message, no
- * new port, so no turn of either event loop:
+ * The FutureLink protocol: the fast path between two threads. A link is made
+ * once and handed over once (a SharedArrayBuffer and one port); from then on
+ * a future crosses it, and completes across it, through shared memory alone
+ * — no message, no new port, so no turn of either event loop.
  *
- * - **Handing over.** The sending thread takes a free slot of its half of the
- *   link's memory, writes the future's words there and appends the slot to
- *   its ring; the other side takes slots from the ring in order. A future that
- *   finds no free slot (or one already shared with `share()`) is shared the
+ * Each side's half of the link's memory holds `capacity` berths: fixed
+ * places, one per future in flight (the core's `Slot` is a future's own
+ * record, hence not "slot"). In short:
+ *
+ * - **Handing over.** The sending thread takes a free berth of its half of the
+ *   link's memory, writes the future's words there and appends the berth to
+ *   its ring; the other side takes berths from the ring in order. A future that
+ *   finds no free berth (or one already shared with `share()`) is shared the
  *   usual way and its handle goes on the link's port, numbered, so that the
  *   receiver still takes every future in sending order.
- * - **Completing.** A slot is a two-party cell: one compare-exchange decides
- *   the winner. A small value is written into the slot (numbers, booleans,
+ * - **Completing.** A berth is a two-party cell: one compare-exchange decides
+ *   the winner. A small value is written into the berth (numbers, booleans,
  *   short strings as they are; anything else serialized as structured clone
  *   would) before the state is published; a large value, a `{ transfer }`, or
- *   shared memory goes on the port first, as in `engine.ts`.
+ *   shared memory goes on the port first, as in `share/protocol.ts`.
  * - **Waking.** Each side has a bell word that the other side bumps whenever
  *   something concerns it. A blocked thread waits on its bell, spinning
  *   briefly first unless the other side said it sleeps (a thread that sleeps
  *   answers no sooner than it wakes, and a spinner can keep a core from it);
  *   an event loop listens with `Atomics.waitAsync`. Each side also has a done
- *   ring naming the slots the other side completed, so that the event loop
+ *   ring naming the berths the other side completed, so that the event loop
  *   looks at those alone.
  * - **Deaths.** The link's port closes when the other thread goes away: the
  *   event loop sees it, and a blocked thread's sentinel sees it through one
  *   lifeline per link (not per future), armed after `GRACE_MS` of blocking.
- *   A pending slot whose other side is gone is broken, decided locally.
- * - **Slots** are freed when both sides have let go (two bits), so a slot is
+ *   A pending berth whose other side is gone is broken, decided locally.
+ * - **Berths** are freed when both sides have let go (two bits), so a berth is
  *   never reused while either side may still read it.
  *
  * Internal: not part of the public API.
  *
  * @module
  */
-import { isDerived, settle } from "../callback-queue.js";
-import { FULFILLED, PENDING, PENDING_SHARED, REJECTED } from "../states.js";
-import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError, FutureError, FutureTimeoutError } from "../errors.js";
-import { Future } from "../future.js";
-import { describeValue } from "../describe.js";
-import { decodeReason, encodeReason, registerErrorClass } from "./error-codec.js";
+import { isDerived, settle } from "../../callback-queue.js";
+import { FULFILLED, PENDING, PENDING_SHARED, REJECTED } from "../../states.js";
+import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError, FutureError, FutureTimeoutError } from "../../errors.js";
+import { Future } from "../../future.js";
+import { decodeReason, encodeReason, registerErrorClass } from "../codecs/error-codec.js";
 import {
   CLAIM_WAIT_MS,
   GRACE_MS,
   LATER,
   SPIN_MS,
   addPendingSource,
-  adoptHandle,
   alreadyCompleted,
+  cells,
   cloneError,
-  errorText,
   forget,
   host,
-  isSharedOwner,
+  reasons,
   recordFor,
   refuseFuture,
   register,
-  shareFuture,
   spin,
-  type HandleData,
   type Port,
   type SharedRecord,
-} from "./engine.js";
-import * as cells from "./shared-cell.js";
+} from "../kit/index.js";
+import { adoptHandle, isSharedOwner, shareFuture } from "../share/protocol.js";
+import { LinkEnd, awake, sleepOn, word } from "./end.js";
+import { T_BYTES, plainTag, readInlineValue, writePlain } from "./inline.js";
+import { BYTES, HAND, LIFELINE, VALUE, type LinkMessage, type BerthMessage } from "./messages.js";
 
 /**
  * Thrown by a `FutureLink` that is closed: by `send()` and `receive()` once
@@ -95,7 +98,7 @@ export interface LinkData<P extends Port = Port> {
   readonly port: P;
 }
 
-/** Sizes of a new link (see `LinkOptions` in `node-link.ts`). */
+/** Sizes of a new link (see `LinkOptions` in `node/link.ts`). */
 export interface LinkSizes {
   readonly capacity?: number | undefined;
   readonly inlineBytes?: number | undefined;
@@ -106,33 +109,6 @@ export const DEFAULT_INLINE_BYTES = 512;
 const MAX_CAPACITY = 1 << 16;
 const MAX_INLINE_BYTES = 1 << 16;
 
-// Messages on a link's port.
-const HAND = 0;
-const VALUE = 1;
-const BYTES = 2;
-const LIFELINE = 3;
-type ValueMessage =
-  | { readonly t: typeof VALUE; readonly s: number; readonly g: number; readonly k: number; readonly v: unknown }
-  | { readonly t: typeof BYTES; readonly s: number; readonly g: number; readonly k: number; readonly b: Uint8Array };
-type LinkMessage =
-  | { readonly t: typeof HAND; readonly q: number; readonly h: HandleData }
-  | ValueMessage
-  | { readonly t: typeof LIFELINE; readonly p: Port };
-
-// How an inline value is stored (S_TAG).
-const T_BYTES = 0;
-const T_NUMBER = 1;
-const T_TRUE = 2;
-const T_FALSE = 3;
-const T_UNDEFINED = 4;
-const T_NULL = 5;
-const T_STRING = 6;
-
-interface Receiver {
-  resolve(result: IteratorResult<Future, undefined>): void;
-  reject(error: Error): void;
-}
-
 type WaitAsync = (
   words: Int32Array,
   index: number,
@@ -140,126 +116,11 @@ type WaitAsync = (
 ) => { async: false; value: string } | { async: true; value: Promise<string> };
 const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
 
-function word(words: Int32Array, index: number): number {
-  return words[index] as number;
-}
-
-/** This thread's end of a link. */
-export class LinkEnd {
-  readonly memory: SharedArrayBuffer;
-  readonly layout: cells.LinkLayout;
-  readonly words: Int32Array;
-  readonly bytes: Uint8Array;
-  readonly halves: Uint16Array;
-  readonly doubles: Float64Array;
-  readonly port: Port;
-  readonly me: number;
-  readonly peer: number;
-  readonly mask: number;
-  readonly doneMask: number;
-  // Word indices, from this side's point of view.
-  readonly bellMe: number;
-  readonly closedMe: number;
-  readonly sentMe: number;
-  readonly takenMe: number;
-  readonly doneTailMe: number;
-  readonly doneHeadMe: number;
-  readonly doneLostMe: number;
-  readonly postedMe: number;
-  readonly asleepMe: number;
-  readonly gonePeer: number;
-  readonly closedPeer: number;
-  readonly mortalPeer: number;
-  readonly sentPeer: number;
-  readonly takenPeer: number;
-  readonly doneTailPeer: number;
-  readonly doneHeadPeer: number;
-  readonly doneLostPeer: number;
-  readonly postedPeer: number;
-  readonly asleepPeer: number;
-  readonly ringMe: number;
-  readonly ringPeer: number;
-  readonly doneRingMe: number;
-  readonly doneRingPeer: number;
-  /** Local copies of counters only this thread writes. */
-  sent = 0;
-  taken = 0;
-  doneHead = 0;
-  doneOut = 0;
-  cursor = 0;
-  sendSeq = 0;
-  recvSeq = 0;
-  /** Port messages taken (compared with the other side's POSTED count). */
-  received = 0;
-  /** Futures handed over by message, by sequence number, until taken. */
-  readonly handovers = new Map<number, HandleData>();
-  /** Values sent by message for slots this thread has no record of yet. */
-  readonly values = new Map<number, ValueMessage>();
-  /** This thread's pending futures of the link, by slot. */
-  readonly records = new Map<number, SlotRecord>();
-  /** Lifelines the other side sent: held, so that their closing tells its sentinel this thread died. */
-  readonly held: Port[] = [];
-  readonly receivers: Receiver[] = [];
-  /** This thread closed the link. */
-  closed = false;
-  /** The port is closed (by this thread, or because the other one went away). */
-  portClosed = false;
-  /** This thread is closing the port itself. */
-  closing = false;
-  armed = false;
-  watched = 0;
-  ref = false;
-  /** An async turn is queued or listening. */
-  busy = false;
-  /** Which ends of the other side this thread has acted on: 1 closed, 2 gone. */
-  endSeen = 0;
-  unreadable: { error: unknown } | undefined;
-
-  constructor(memory: SharedArrayBuffer, layout: cells.LinkLayout, me: number, port: Port) {
-    this.memory = memory;
-    this.layout = layout;
-    this.words = new Int32Array(memory);
-    this.bytes = new Uint8Array(memory);
-    this.halves = new Uint16Array(memory);
-    this.doubles = new Float64Array(memory);
-    this.port = port;
-    this.me = me;
-    this.peer = 1 - me;
-    this.mask = layout.capacity - 1;
-    this.doneMask = layout.doneCapacity - 1;
-    const mine = (field: number): number => layout.word(me, field);
-    const theirs = (field: number): number => layout.word(1 - me, field);
-    this.bellMe = mine(cells.BELL);
-    this.closedMe = mine(cells.CLOSED);
-    this.sentMe = mine(cells.SENT);
-    this.takenMe = mine(cells.TAKEN);
-    this.doneTailMe = mine(cells.DONE_TAIL);
-    this.doneHeadMe = mine(cells.DONE_HEAD);
-    this.doneLostMe = mine(cells.DONE_LOST);
-    this.postedMe = mine(cells.POSTED);
-    this.asleepMe = mine(cells.ASLEEP);
-    this.gonePeer = theirs(cells.GONE);
-    this.closedPeer = theirs(cells.CLOSED);
-    this.mortalPeer = theirs(cells.MORTAL);
-    this.sentPeer = theirs(cells.SENT);
-    this.takenPeer = theirs(cells.TAKEN);
-    this.doneTailPeer = theirs(cells.DONE_TAIL);
-    this.doneHeadPeer = theirs(cells.DONE_HEAD);
-    this.doneLostPeer = theirs(cells.DONE_LOST);
-    this.postedPeer = theirs(cells.POSTED);
-    this.asleepPeer = theirs(cells.ASLEEP);
-    this.ringMe = layout.ring(me);
-    this.ringPeer = layout.ring(1 - me);
-    this.doneRingMe = layout.doneRing(me);
-    this.doneRingPeer = layout.doneRing(1 - me);
-  }
-}
-
-/** One thread's view of one future handed over through a link's slot. */
-class SlotRecord implements SharedRecord {
+/** One thread's view of one future handed over through a link's berth. */
+export class BerthRecord implements SharedRecord {
   readonly fut: Future;
   readonly end: LinkEnd;
-  readonly slot: number;
+  readonly berth: number;
   readonly gen: number;
   /** This thread sent it (else it received it). */
   readonly owner: boolean;
@@ -271,10 +132,10 @@ class SlotRecord implements SharedRecord {
   /** This thread is serializing or posting its value (a getter may try to complete it again). */
   completing = false;
 
-  constructor(fut: Future, end: LinkEnd, slot: number, gen: number, owner: boolean, pos: number) {
+  constructor(fut: Future, end: LinkEnd, berth: number, gen: number, owner: boolean, pos: number) {
     this.fut = fut;
     this.end = end;
-    this.slot = slot;
+    this.berth = berth;
     this.gen = gen;
     this.owner = owner;
     this.pos = pos;
@@ -298,15 +159,15 @@ class SlotRecord implements SharedRecord {
   }
 
   complete(state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
-    completeSlot(this, state, value, transfer);
+    completeBerth(this, state, value, transfer);
   }
 
   poll(): void {
-    pollSlot(this);
+    pollBerth(this);
   }
 
   watch(): void {
-    watchSlot(this);
+    watchBerth(this);
   }
 
   arm(): void {
@@ -321,18 +182,6 @@ class SlotRecord implements SharedRecord {
   sleep(seq: number, timeoutMs: number): void {
     sleepOn(this.end, seq, timeoutMs);
   }
-}
-
-/** Whether the other side is awake (not sleeping on its bell): then its answer may come within a spin. */
-function awake(end: LinkEnd): boolean {
-  return Atomics.load(end.words, end.asleepPeer) === 0;
-}
-
-/** Sleeps on this side's bell while it holds `seq`, telling the other side not to spin for an answer. */
-function sleepOn(end: LinkEnd, seq: number, timeoutMs: number): void {
-  Atomics.store(end.words, end.asleepMe, 1);
-  Atomics.wait(end.words, end.bellMe, seq, timeoutMs);
-  Atomics.store(end.words, end.asleepMe, 0);
 }
 
 // Open links stay reachable: their port and pending futures must outlive the caller's references.
@@ -350,7 +199,7 @@ const opened = new WeakMap<object, LinkEnd>();
 function size(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new TypeError(`FutureLink: ${name} must be an integer from ${min} to ${max}, got ${describeValue(value)}.`);
+    throw new TypeError(reasons.badLinkSize(name, min, max, value));
   }
   return value;
 }
@@ -373,7 +222,7 @@ export function openLinkData(data: LinkData): LinkEnd {
   const known = opened.get(data.port);
   if (known !== undefined) return known;
   const layout = cells.LinkLayout.of(data.memory);
-  if (layout === undefined) throw new TypeError("openLink(): the handle's memory is not a FutureLink's.");
+  if (layout === undefined) throw new TypeError(reasons.NOT_LINK_MEMORY);
   Atomics.store(new Int32Array(data.memory), layout.word(1, cells.MORTAL), host().mortal ? 1 : 0);
   const end = start(data.memory, layout, 1, data.port);
   opened.set(data.port, end);
@@ -407,108 +256,90 @@ function start(memory: SharedArrayBuffer, layout: cells.LinkLayout, me: number, 
 export function sendFuture(end: LinkEnd, fut: Future): void {
   checkSendable(fut);
   if (end.closed) {
-    throw new LinkClosedError("send() was called on a FutureLink that this thread closed; it sends no more futures.");
+    throw new LinkClosedError(reasons.SEND_CLOSED_HERE);
   }
   const words = end.words;
   if (Atomics.load(words, end.closedPeer) !== 0) {
-    throw new LinkClosedError(
-      "send(): the thread at the other end closed this FutureLink; it takes no more futures. " +
-        "The future was not sent and is still pending.",
-    );
+    throw new LinkClosedError(reasons.SEND_CLOSED_THERE);
   }
   if (Atomics.load(words, end.gonePeer) !== 0) {
-    throw new BrokenFutureError(
-      "send(): the thread at the other end of this FutureLink has gone away (it exited, threw an uncaught " +
-        "error or was terminated). The future was not sent and is still pending.",
-    );
+    throw new BrokenFutureError(reasons.SEND_PEER_GONE);
   }
   const seq = end.sendSeq;
   end.sendSeq = (seq + 1) | 0;
   if (fut._state === PENDING) {
-    let slot = allocate(end);
-    if (slot < 0) {
-      // Slots whose futures completed may not have been let go yet.
+    let berth = allocate(end);
+    if (berth < 0) {
+      // Berths whose futures completed may not have been let go yet.
       service(end);
       pollAll(end);
-      slot = allocate(end);
+      berth = allocate(end);
     }
-    if (slot >= 0) {
-      handOver(end, fut, slot, seq);
+    if (berth >= 0) {
+      handOver(end, fut, berth, seq);
       return;
     }
   }
-  // No slot (or a future shared with share() already): share it, and send its handle on the port, numbered.
+  // No berth (or a future shared with share() already): share it, and send its handle on the port, numbered.
   const data = shareFuture<Port>(fut);
-  end.port.postMessage({ t: HAND, q: seq, h: data } satisfies LinkMessage, [data.port]);
+  end.port.postMessage({ kind: HAND, seq, handle: data } satisfies LinkMessage, [data.port]);
   Atomics.add(words, end.postedPeer, 1);
-  cells.ring(words, end.layout, end.peer);
+  cells.ringBell(words, end.layout, end.peerSide);
 }
 
 function checkSendable(fut: Future): void {
-  if (!(fut instanceof Future)) throw new TypeError(`send() expects a Future, got ${describeValue(fut)}.`);
+  if (!(fut instanceof Future)) throw new TypeError(reasons.notAFuture("send", fut));
   const state = fut._state;
   if (state === PENDING || (state === PENDING_SHARED && isSharedOwner(fut))) return;
   if (state === PENDING_SHARED) {
     const rec = recordFor(fut);
-    if (rec instanceof SlotRecord && rec.owner) {
-      throw new TypeError(
-        "send() was called on a future already sent over a FutureLink; it belongs to the two threads of that " +
-          "link. share() a future (before sending it) if more threads must complete it.",
-      );
+    if (rec instanceof BerthRecord && rec.owner) {
+      throw new TypeError(reasons.SEND_LINKED);
     }
-    throw new TypeError(
-      "send() was called on a future this thread received or adopted; only the thread that created a future " +
-        "can send it. Complete it here, or ask the thread that created it to send it.",
-    );
+    throw new TypeError(reasons.SEND_RECEIVED);
   }
   if (isDerived(state)) {
-    throw new DerivedFutureError(
-      "send() was called on a future returned by continueWith(), then() or collectAll(); it completes by " +
-        "itself, on this thread. Send a new Future() and complete it from that future's callback instead.",
-    );
+    throw new DerivedFutureError(reasons.derivedFuture("send", "Send"));
   }
-  throw new FutureAlreadyCompletedError(
-    "send() was called on a future that is already completed; the other thread could never complete it. " +
-      "Send a pending future, or send the value by other means.",
-  );
+  throw new FutureAlreadyCompletedError(reasons.SEND_COMPLETED);
 }
 
-/** A free slot of this side, marked taken by both sides; -1 if none. */
+/** A free berth of this side, marked taken by both sides; -1 if none. */
 function allocate(end: LinkEnd): number {
   const words = end.words;
   const layout = end.layout;
   const base = end.me * layout.capacity;
   for (let i = 0; i <= end.mask; i++) {
-    const slot = base + ((end.cursor + i) & end.mask);
-    const at = layout.slotWord(slot) + cells.S_REF;
-    // Only this side makes a free slot taken; the other side only lets go.
+    const berth = base + ((end.cursor + i) & end.mask);
+    const at = layout.berthWord(berth) + cells.B_REF;
+    // Only this side makes a free berth taken; the other side only lets go.
     if (Atomics.load(words, at) === 0) {
       Atomics.store(words, at, cells.REF_OWNER | cells.REF_ADOPTER);
-      end.cursor = (slot - base + 1) & end.mask;
-      return slot;
+      end.cursor = (berth - base + 1) & end.mask;
+      return berth;
     }
   }
   return -1;
 }
 
-function handOver(end: LinkEnd, fut: Future, slot: number, seq: number): void {
+function handOver(end: LinkEnd, fut: Future, berth: number, seq: number): void {
   const words = end.words;
-  const at = end.layout.slotWord(slot);
-  const gen = (word(words, at + cells.S_GEN) + 1) | 0;
+  const at = end.layout.berthWord(berth);
+  const gen = (word(words, at + cells.B_GEN) + 1) | 0;
   // Plain writes: the store of SENT below publishes them.
-  words[at + cells.S_STATE] = cells.PENDING;
-  words[at + cells.S_GEN] = gen;
-  words[at + cells.S_SEQ] = seq;
+  words[at + cells.B_STATE] = cells.PENDING;
+  words[at + cells.B_GEN] = gen;
+  words[at + cells.B_SEQ] = seq;
   const pos = end.sent;
-  const rec = new SlotRecord(fut, end, slot, gen, true, pos);
+  const rec = new BerthRecord(fut, end, berth, gen, true, pos);
   const waitedFor = fut._value !== undefined;
   register(fut, rec);
-  end.records.set(slot, rec);
-  words[end.ringMe + (pos & end.mask)] = slot;
+  end.records.set(berth, rec);
+  words[end.ringMe + (pos & end.mask)] = berth;
   end.sent = (pos + 1) | 0;
   Atomics.store(words, end.sentMe, end.sent);
-  cells.ring(words, end.layout, end.peer);
-  if (waitedFor) watchSlot(rec);
+  cells.ringBell(words, end.layout, end.peerSide);
+  if (waitedFor) watchBerth(rec);
 }
 
 // ---------------------------------------------------------------------------
@@ -517,7 +348,7 @@ function handOver(end: LinkEnd, fut: Future, slot: number, seq: number): void {
 /** The next future sent from the other side, if one has arrived; throws once none can arrive. */
 export function take(end: LinkEnd): Future | undefined {
   if (end.closed) {
-    throw new LinkClosedError("this FutureLink was closed by this thread; it receives no more futures.");
+    throw new LinkClosedError(reasons.RECEIVE_CLOSED_HERE);
   }
   const words = end.words;
   // Read before taking: whatever was sent before the other side closed or died is taken first.
@@ -527,13 +358,10 @@ export function take(end: LinkEnd): Future | undefined {
   const fut = takeNext(end);
   if (fut !== undefined) return fut;
   if (closed) {
-    throw new LinkClosedError("the thread at the other end closed this FutureLink; no more futures will arrive.");
+    throw new LinkClosedError(reasons.RECEIVE_CLOSED_THERE);
   }
   if (gone) {
-    throw new BrokenFutureError(
-      "the thread at the other end of this FutureLink has gone away (it exited, threw an uncaught error or " +
-        "was terminated); no more futures will arrive.",
-    );
+    throw new BrokenFutureError(reasons.RECEIVE_PEER_GONE);
   }
   return undefined;
 }
@@ -549,38 +377,38 @@ function takeNext(end: LinkEnd): Future | undefined {
       return adoptHandle(handed);
     }
     if (end.taken !== Atomics.load(words, end.sentPeer)) {
-      const slot = word(words, end.ringPeer + (end.taken & end.mask));
-      const seq = word(words, end.layout.slotWord(slot) + cells.S_SEQ);
+      const berth = word(words, end.ringPeer + (end.taken & end.mask));
+      const seq = word(words, end.layout.berthWord(berth) + cells.B_SEQ);
       if (seq === expected) {
         end.taken = (end.taken + 1) | 0;
         Atomics.store(words, end.takenPeer, end.taken);
         end.recvSeq = (expected + 1) | 0;
-        return adoptSlot(end, slot);
+        return adoptBerth(end, berth);
       }
-      // The expected one went by message, posted before this slot was published.
-      drainPort(end);
+      // The expected one went by message, posted before this berth was published.
+      takePortMessages(end);
       // If it cannot be read, it is lost (its sender sees it broken when its port closes): skip it.
       if (!end.handovers.has(expected)) end.recvSeq = seq;
       continue;
     }
     if (!end.portClosed && Atomics.load(words, end.postedMe) !== end.received) {
-      drainPort(end);
+      takePortMessages(end);
       if (end.handovers.has(expected)) continue;
     }
     return undefined;
   }
 }
 
-function adoptSlot(end: LinkEnd, slot: number): Future {
-  const gen = word(end.words, end.layout.slotWord(slot) + cells.S_GEN);
+function adoptBerth(end: LinkEnd, berth: number): Future {
+  const gen = word(end.words, end.layout.berthWord(berth) + cells.B_GEN);
   const fut = new Future();
-  const rec = new SlotRecord(fut, end, slot, gen, false, 0);
+  const rec = new BerthRecord(fut, end, berth, gen, false, 0);
   register(fut, rec);
-  end.records.set(slot, rec);
-  const message = end.values.get(slot);
-  if (message !== undefined) end.values.delete(slot);
-  if (message !== undefined && message.g === gen) apply(rec, message);
-  else pollSlot(rec);
+  end.records.set(berth, rec);
+  const message = end.values.get(berth);
+  if (message !== undefined) end.values.delete(berth);
+  if (message !== undefined && message.gen === gen) apply(rec, message);
+  else pollBerth(rec);
   return fut;
 }
 
@@ -598,10 +426,7 @@ export function receiveBlocking(end: LinkEnd, deadline: number, timeoutMs: numbe
     if (spin(words, end.bellMe, seq, spinEnd)) continue;
     const now = performance.now();
     if (now >= deadline) {
-      throw new FutureTimeoutError(
-        `receive(${String(timeoutMs)}) timed out: no future arrived over the link. Receive again, or use ` +
-          "`await link.next()` to wait without blocking.",
-      );
+      throw new FutureTimeoutError(reasons.receiveTimedOut(timeoutMs));
     }
     let timeout = deadline - now;
     if (now >= graceEnd) armLink(end);
@@ -650,14 +475,14 @@ function deliver(end: LinkEnd): void {
 // ---------------------------------------------------------------------------
 // completing
 
-function stateWord(rec: SlotRecord): number {
-  return rec.end.layout.slotWord(rec.slot) + cells.S_STATE;
+function stateWord(rec: BerthRecord): number {
+  return rec.end.layout.berthWord(rec.berth) + cells.B_STATE;
 }
 
-function completeSlot(rec: SlotRecord, state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
+function completeBerth(rec: BerthRecord, state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
   const method = state === FULFILLED ? "setResult" : "setException";
   if (rec.completing) throw alreadyCompleted(method, cells.CLAIMED);
-  pollSlot(rec);
+  pollBerth(rec);
   if (rec.done) throw alreadyCompleted(method, outcome(rec));
   refuseFuture(method, value);
   const payload = state === REJECTED ? encodeReason(value) : value;
@@ -666,27 +491,13 @@ function completeSlot(rec: SlotRecord, state: number, value: unknown, transfer: 
     return;
   }
   const end = rec.end;
-  const data = end.layout.slotData(rec.slot);
-  const at = end.layout.slotWord(rec.slot);
-  let tag: number;
-  let length = 0;
-  if (typeof payload === "number") {
+  const data = end.layout.berthData(rec.berth);
+  const at = end.layout.berthWord(rec.berth);
+  let tag = plainTag(payload, end.layout.inline);
+  let length: number;
+  if (tag !== undefined) {
     claim(rec, method);
-    end.doubles[data >> 3] = payload;
-    tag = T_NUMBER;
-  } else if (typeof payload === "boolean") {
-    claim(rec, method);
-    tag = payload ? T_TRUE : T_FALSE;
-  } else if (payload === undefined || payload === null) {
-    claim(rec, method);
-    tag = payload === null ? T_NULL : T_UNDEFINED;
-  } else if (typeof payload === "string" && payload.length * 2 <= end.layout.inline) {
-    claim(rec, method);
-    const halves = end.halves;
-    const first = data >> 1;
-    for (let i = 0; i < payload.length; i++) halves[first + i] = payload.charCodeAt(i);
-    tag = T_STRING;
-    length = payload.length * 2;
+    length = writePlain(end, data, tag, payload);
   } else {
     let bytes: Uint8Array | undefined;
     rec.completing = true;
@@ -706,7 +517,7 @@ function completeSlot(rec: SlotRecord, state: number, value: unknown, transfer: 
     claim(rec, method);
     if (bytes.byteLength > end.layout.inline) {
       const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-      const message: LinkMessage = { t: BYTES, s: rec.slot, g: rec.gen, k: state, b: bytes };
+      const message: LinkMessage = { kind: BYTES, berth: rec.berth, gen: rec.gen, state, bytes };
       end.port.postMessage(message, whole ? [bytes.buffer] : undefined);
       Atomics.add(end.words, end.postedPeer, 1);
       publish(rec, state, true);
@@ -717,15 +528,15 @@ function completeSlot(rec: SlotRecord, state: number, value: unknown, transfer: 
     tag = T_BYTES;
     length = bytes.byteLength;
   }
-  end.words[at + cells.S_TAG] = tag;
-  end.words[at + cells.S_LEN] = length;
+  end.words[at + cells.B_TAG] = tag;
+  end.words[at + cells.B_LEN] = length;
   publish(rec, state, false);
   finish(rec, state, value);
 }
 
 /** Completes through the port: `{ transfer }`, shared memory, or whatever the serializer refused. */
 function sendByMessage(
-  rec: SlotRecord,
+  rec: BerthRecord,
   method: string,
   state: number,
   payload: unknown,
@@ -736,11 +547,11 @@ function sendByMessage(
   claim(rec, method);
   rec.completing = true;
   try {
-    end.port.postMessage({ t: VALUE, s: rec.slot, g: rec.gen, k: state, v: payload } satisfies LinkMessage, moves);
+    end.port.postMessage({ kind: VALUE, berth: rec.berth, gen: rec.gen, state, value: payload } satisfies LinkMessage, moves);
   } catch (error) {
     // Nothing went out: give the claim back, as if this call never happened.
     Atomics.store(end.words, stateWord(rec), cells.PENDING);
-    cells.ring(end.words, end.layout, end.peer);
+    cells.ringBell(end.words, end.layout, end.peerSide);
     throw cloneError(method, state, error);
   } finally {
     rec.completing = false;
@@ -750,8 +561,8 @@ function sendByMessage(
   finish(rec, state, value);
 }
 
-/** Wins the slot for this thread, or throws `FutureAlreadyCompletedError`. */
-function claim(rec: SlotRecord, method: string): void {
+/** Wins the berth for this thread, or throws `FutureAlreadyCompletedError`. */
+function claim(rec: BerthRecord, method: string): void {
   const end = rec.end;
   const words = end.words;
   const at = stateWord(rec);
@@ -763,7 +574,7 @@ function claim(rec: SlotRecord, method: string): void {
     if ((seen & 7) !== cells.CLAIMED) throw alreadyCompleted(method, seen);
     // The other thread is posting its value: it finishes, or gives the claim back if the value cannot be sent.
     const bell = Atomics.load(words, end.bellMe);
-    pollSlot(rec);
+    pollBerth(rec);
     if (rec.done) throw alreadyCompleted(method, outcome(rec));
     const now = performance.now();
     if (deadline === Infinity) deadline = now + CLAIM_WAIT_MS;
@@ -773,34 +584,34 @@ function claim(rec: SlotRecord, method: string): void {
   }
 }
 
-function outcome(rec: SlotRecord): number {
+function outcome(rec: BerthRecord): number {
   if (rec.broken) return cells.BROKEN;
   return rec.fut._state === FULFILLED ? cells.FULFILLED : cells.REJECTED;
 }
 
-/** Publishes this thread's completion of a slot and tells the other side. */
-function publish(rec: SlotRecord, state: number, viaPort: boolean): void {
+/** Publishes this thread's completion of a berth and tells the other side. */
+function publish(rec: BerthRecord, state: number, viaPort: boolean): void {
   const end = rec.end;
   const words = end.words;
   const kind = state === FULFILLED ? cells.FULFILLED : cells.REJECTED;
   Atomics.store(words, stateWord(rec), (end.me << 4) | (viaPort ? cells.VIA_PORT : 0) | kind);
-  // The other side's done ring: it looks at this slot alone, or at all of them if the ring is full.
+  // The other side's done ring: it looks at this berth alone, or at all of them if the ring is full.
   const tail = end.doneOut;
   if (((tail - Atomics.load(words, end.doneHeadPeer)) | 0) > end.doneMask) {
     Atomics.store(words, end.doneLostPeer, 1);
   } else {
-    words[end.doneRingPeer + (tail & end.doneMask)] = rec.slot;
+    words[end.doneRingPeer + (tail & end.doneMask)] = rec.berth;
     end.doneOut = (tail + 1) | 0;
     Atomics.store(words, end.doneTailPeer, end.doneOut);
   }
-  cells.ring(words, end.layout, end.peer);
+  cells.ringBell(words, end.layout, end.peerSide);
 }
 
 // ---------------------------------------------------------------------------
 // learning of completions
 
-/** Applies, without blocking, whatever the slot says has happened. */
-function pollSlot(rec: SlotRecord): void {
+/** Applies, without blocking, whatever the berth says has happened. */
+function pollBerth(rec: BerthRecord): void {
   if (rec.done) return;
   const end = rec.end;
   const words = end.words;
@@ -815,114 +626,80 @@ function pollSlot(rec: SlotRecord): void {
       readInline(rec, local);
       return;
     }
-    // Draining the port may have completed it already; then fail() does nothing.
+    // Taking the port's messages may have completed it already; then fail() does nothing.
     const message = valueFor(rec);
     if (message !== undefined) apply(rec, message);
     else if (end.portClosed || end.unreadable !== undefined) {
-      fail(rec, "another thread completed this future, but its value cannot be received here", end.unreadable?.error);
+      fail(rec, reasons.UNRECEIVABLE, end.unreadable?.error);
     }
     return;
   }
   if (gone) {
-    fail(
-      rec,
-      kind === cells.CLAIMED
-        ? "the thread that was completing this future went away before its value was sent"
-        : rec.owner
-          ? "the thread this future was sent to over a FutureLink has gone away (it exited, threw an uncaught " +
-            "error or was terminated) without completing it"
-          : "the thread that created this future has gone away (it exited, threw an uncaught error or was " +
-            "terminated) without completing it",
-    );
+    fail(rec, kind === cells.CLAIMED ? reasons.COMPLETER_GONE : rec.owner ? reasons.RECEIVER_GONE : reasons.OWNER_GONE);
   } else if (closed && rec.owner && kind === cells.PENDING && ((Atomics.load(words, end.takenMe) - rec.pos) | 0) <= 0) {
-    fail(rec, "the thread this future was sent to closed the FutureLink without receiving it");
+    fail(rec, reasons.NEVER_RECEIVED);
   }
 }
 
-function readInline(rec: SlotRecord, state: number): void {
-  const end = rec.end;
-  const at = end.layout.slotWord(rec.slot);
-  const data = end.layout.slotData(rec.slot);
-  const length = word(end.words, at + cells.S_LEN);
+function readInline(rec: BerthRecord, state: number): void {
   let value: unknown;
-  switch (word(end.words, at + cells.S_TAG)) {
-    case T_NUMBER:
-      value = end.doubles[data >> 3];
-      break;
-    case T_TRUE:
-      value = true;
-      break;
-    case T_FALSE:
-      value = false;
-      break;
-    case T_NULL:
-      value = null;
-      break;
-    case T_STRING:
-      value = String.fromCharCode(...end.halves.subarray(data >> 1, (data + length) >> 1));
-      break;
-    case T_BYTES:
-      try {
-        value = host().deserialize(end.bytes.subarray(data, data + length));
-      } catch (error) {
-        fail(rec, `another thread completed this future, but its value cannot be received here: ${errorText(error)}`, error);
-        return;
-      }
-      break;
-    default:
-      value = undefined;
+  try {
+    value = readInlineValue(rec.end, rec.berth);
+  } catch (error) {
+    fail(rec, reasons.unreceivable(error), error);
+    return;
   }
   finish(rec, state, state === REJECTED ? decodeReason(value) : value);
 }
 
 /** The message holding `rec`'s value, if it has arrived. */
-function valueFor(rec: SlotRecord): ValueMessage | undefined {
+function valueFor(rec: BerthRecord): BerthMessage | undefined {
   const end = rec.end;
-  let message = end.values.get(rec.slot);
-  if (message?.g !== rec.gen) {
+  let message = end.values.get(rec.berth);
+  if (message?.gen !== rec.gen) {
     // Posted before the state was published: it is waiting on the port, unless the event loop took it.
-    drainPort(end);
+    takePortMessages(end);
     if (rec.done) return undefined;
-    message = end.values.get(rec.slot);
+    message = end.values.get(rec.berth);
   }
-  if (message?.g !== rec.gen) return undefined;
-  end.values.delete(rec.slot);
+  if (message?.gen !== rec.gen) return undefined;
+  end.values.delete(rec.berth);
   return message;
 }
 
-function apply(rec: SlotRecord, message: ValueMessage): void {
+function apply(rec: BerthRecord, message: BerthMessage): void {
   let value: unknown;
-  if (message.t === VALUE) {
-    value = message.v;
+  if (message.kind === VALUE) {
+    value = message.value;
   } else {
     try {
-      value = host().deserialize(message.b);
+      value = host().deserialize(message.bytes);
     } catch (error) {
-      fail(rec, `another thread completed this future, but its value cannot be received here: ${errorText(error)}`, error);
+      fail(rec, reasons.unreceivable(error), error);
       return;
     }
   }
-  finish(rec, message.k, message.k === REJECTED ? decodeReason(value) : value);
+  finish(rec, message.state, message.state === REJECTED ? decodeReason(value) : value);
 }
 
 function onMessage(end: LinkEnd, message: LinkMessage): void {
   end.received = (end.received + 1) | 0;
-  if (message.t === HAND) {
+  if (message.kind === HAND) {
     // Sent as this thread closed the link: refused, so its owner sees it broken.
-    if (end.closed) message.h.port.close();
-    else end.handovers.set(message.q, message.h);
-  } else if (message.t === LIFELINE) {
-    if (end.portClosed) message.p.close();
-    else end.held.push(message.p);
+    if (end.closed) message.handle.port.close();
+    else end.handovers.set(message.seq, message.handle);
+  } else if (message.kind === LIFELINE) {
+    if (end.portClosed) message.lifeline.close();
+    else end.held.push(message.lifeline);
   } else {
-    const rec = end.records.get(message.s);
-    if (rec?.gen === message.g) apply(rec, message);
-    else end.values.set(message.s, message);
+    const rec = end.records.get(message.berth);
+    if (rec?.gen === message.gen) apply(rec, message);
+    else end.values.set(message.berth, message);
   }
 }
 
 /** Takes every message waiting on the link's port. */
-function drainPort(end: LinkEnd): void {
+function takePortMessages(end: LinkEnd): void {
   // Node.js crashes reading a port from inside its own 'close' event; a closed port holds nothing anyway.
   if (end.portClosed) return;
   const p = host();
@@ -945,18 +722,18 @@ function noteUnreadable(end: LinkEnd, error: unknown): void {
   end.unreadable = { error };
 }
 
-/** Takes in what the other side did: port messages, completed slots, its closing or death. */
+/** Takes in what the other side did: port messages, completed berths, its closing or death. */
 function service(end: LinkEnd): void {
   const words = end.words;
-  if (!end.portClosed && Atomics.load(words, end.postedMe) !== end.received) drainPort(end);
+  if (!end.portClosed && Atomics.load(words, end.postedMe) !== end.received) takePortMessages(end);
   for (;;) {
     const head = end.doneHead;
     if (head === Atomics.load(words, end.doneTailMe)) break;
-    const slot = word(words, end.doneRingMe + (head & end.doneMask));
+    const berth = word(words, end.doneRingMe + (head & end.doneMask));
     end.doneHead = (head + 1) | 0;
     Atomics.store(words, end.doneHeadMe, end.doneHead);
-    const rec = end.records.get(slot);
-    if (rec !== undefined) pollSlot(rec);
+    const rec = end.records.get(berth);
+    if (rec !== undefined) pollBerth(rec);
   }
   if (Atomics.load(words, end.doneLostMe) !== 0 && Atomics.exchange(words, end.doneLostMe, 0) !== 0) pollAll(end);
   const ended = (Atomics.load(words, end.closedPeer) !== 0 ? 1 : 0) | (Atomics.load(words, end.gonePeer) !== 0 ? 2 : 0);
@@ -967,7 +744,7 @@ function service(end: LinkEnd): void {
 }
 
 function pollAll(end: LinkEnd): void {
-  for (const rec of [...end.records.values()]) pollSlot(rec);
+  for (const rec of [...end.records.values()]) pollBerth(rec);
 }
 
 function onPortClose(end: LinkEnd): void {
@@ -980,14 +757,14 @@ function onPortClose(end: LinkEnd): void {
   open.delete(end);
 }
 
-/** Completes this thread's future and lets go of the slot. */
-function finish(rec: SlotRecord, state: number, value: unknown): void {
+/** Completes this thread's future and lets go of the berth. */
+function finish(rec: BerthRecord, state: number, value: unknown): void {
   if (rec.done) return;
   rec.done = true;
   const end = rec.end;
-  end.records.delete(rec.slot);
+  end.records.delete(rec.berth);
   forget(rec.fut);
-  Atomics.and(end.words, end.layout.slotWord(rec.slot) + cells.S_REF, rec.owner ? ~cells.REF_OWNER : ~cells.REF_ADOPTER);
+  Atomics.and(end.words, end.layout.berthWord(rec.berth) + cells.B_REF, rec.owner ? ~cells.REF_OWNER : ~cells.REF_ADOPTER);
   if (rec.watched) {
     end.watched--;
     updateRef(end);
@@ -996,7 +773,7 @@ function finish(rec: SlotRecord, state: number, value: unknown): void {
   settle(rec.fut, state, value);
 }
 
-function fail(rec: SlotRecord, reason: string, cause?: unknown): void {
+function fail(rec: BerthRecord, reason: string, cause?: unknown): void {
   if (rec.done) return;
   rec.broken = true;
   finish(rec, REJECTED, new BrokenFutureError(reason, cause === undefined ? undefined : { cause }));
@@ -1006,7 +783,7 @@ function fail(rec: SlotRecord, reason: string, cause?: unknown): void {
 // the event loop
 
 /** Someone waits for the future (a callback, an `await`): listen for the other side. */
-function watchSlot(rec: SlotRecord): void {
+function watchBerth(rec: BerthRecord): void {
   if (rec.watched || rec.done) return;
   rec.watched = true;
   rec.end.watched++;
@@ -1079,12 +856,12 @@ function armLink(end: LinkEnd): void {
   const p = host();
   const [mine, theirs] = p.channel();
   try {
-    end.port.postMessage({ t: LIFELINE, p: theirs } satisfies LinkMessage, [theirs]);
+    end.port.postMessage({ kind: LIFELINE, lifeline: theirs } satisfies LinkMessage, [theirs]);
     Atomics.add(end.words, end.postedPeer, 1);
   } catch {
     theirs.close();
   }
-  p.watchLink(mine, end.memory, end.me);
+  p.guardLink(mine, end.memory, end.me);
 }
 
 /** See `FutureLink.close`. */
@@ -1092,9 +869,9 @@ export function closeLink(end: LinkEnd): void {
   if (end.closed) return;
   end.closed = true;
   Atomics.store(end.words, end.closedMe, 1);
-  cells.ring(end.words, end.layout, end.peer);
+  cells.ringBell(end.words, end.layout, end.peerSide);
   // Futures sent by message and not received: closing their ports breaks them for their owner.
-  drainPort(end);
+  takePortMessages(end);
   for (const handle of end.handovers.values()) handle.port.close();
   end.handovers.clear();
   for (const receiver of end.receivers.splice(0)) receiver.resolve({ value: undefined, done: true });

@@ -5,8 +5,8 @@
  * @module
  */
 import type { MessagePort } from "node:worker_threads";
-import { describeValue } from "../describe.js";
-import { deadlineOf, type Future } from "../future.js";
+import { reasons } from "../kit/index.js";
+import { deadlineOf, type Future } from "../../future.js";
 import {
   closeLink,
   createLink,
@@ -16,8 +16,8 @@ import {
   receiveBlocking,
   sendFuture,
   take,
-  type LinkEnd,
-} from "./link-engine.js";
+} from "../link/protocol.js";
+import type { LinkEnd } from "../link/end.js";
 
 /**
  * Sizes of a new {@link FutureLink}. The defaults suit most uses; neither
@@ -233,10 +233,7 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    */
   get handle(): LinkHandle<In, Out> {
     if (this.#handle === undefined) {
-      throw new TypeError(
-        "This FutureLink was opened from a handle; a link joins two threads, and its only handle is the one " +
-          "this thread opened. Make a new FutureLink() to link with a third thread.",
-      );
+      throw new TypeError(reasons.OPENED_LINK_HANDLE);
     }
     return this.#handle;
   }
@@ -246,7 +243,7 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    * thread, which receives it with `receive()`/`next()` in sending order.
    * `fut` stays the same object here: `wait()` blocks until either thread
    * completes it, `await` and callbacks work as before. No message and no
-   * port are involved while the link has a free slot (see
+   * port are involved while the link's shared memory has room for it (see
    * {@link LinkOptions.capacity}); beyond that the future goes by message.
    *
    * @param fut - a pending future created on this thread (or one it shared
@@ -410,9 +407,7 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
  */
 export function openLink<Out, In>(handle: LinkHandle<Out, In>): FutureLink<Out, In> {
   if (!isLinkHandle(handle)) {
-    throw new TypeError(
-      `openLink() expects the handle of a FutureLink, sent with its transferList, got ${describeValue(handle)}.`,
-    );
+    throw new TypeError(reasons.notALinkHandle(handle));
   }
   const end = openLinkData({ memory: handle.memory, port: handle.port });
   const known = links.get(end);

@@ -22,7 +22,7 @@ export interface LifeToken {
   readonly held?: SharedArrayBuffer;
 }
 
-/** How often a watcher that was granted the lock before its holder took it asks again. */
+/** How often a guard that was granted the lock before its holder took it asks again. */
 const RETRY_MS = 5;
 
 let mine: { name: string; held: SharedArrayBuffer } | null | undefined;
@@ -79,15 +79,15 @@ export function whenHeld(run: (token: LifeToken) => void): void {
   });
 }
 
-/** Calls `onGone` once the thread that holds `token` has gone; the returned function stops watching. */
-export function watchLife(token: LifeToken, onGone: () => void): () => void {
+/** Calls `onGone` once the thread that holds `token` has gone; the returned function stops guarding. */
+export function guardLife(token: LifeToken, onGone: () => void): () => void {
   const locks = lockManager();
   if (locks === undefined) return () => undefined;
   const controller = new AbortController();
   const held = token.held === undefined ? undefined : new Int32Array(token.held);
   const attempt = (): void => {
     locks
-      // Shared: when the holder goes, every watcher is granted at once. An exclusive grant
+      // Shared: when the holder goes, every guard is granted at once. An exclusive grant
       // could go to a thread that is blocked in wait() and cannot run it, starving its sentinel.
       .request(token.name, { mode: "shared", signal: controller.signal }, () => {
         if (controller.signal.aborted) return;
@@ -95,7 +95,7 @@ export function watchLife(token: LifeToken, onGone: () => void): () => void {
         if (held !== undefined && Atomics.load(held, 0) === 0) setTimeout(attempt, RETRY_MS);
         else onGone();
       })
-      .catch(() => undefined); // aborted: nobody watches any more
+      .catch(() => undefined); // aborted: nobody guards it any more
   };
   attempt();
   return () => {

@@ -11,10 +11,10 @@
  * @module
  */
 import { parentPort, type MessagePort } from "node:worker_threads";
-import { LinkLayout, linkPeerGone, participantGone } from "./shared-cell.js";
+import { LinkLayout, linkPeerGone, participantGone } from "../kit/shared-cell.js";
 
-/** What the sentinel is asked to watch (see `Platform.watch` and `Platform.watchLink`). */
-export type Watch =
+/** What the sentinel guards (see `Platform.guardCell` and `Platform.guardLink`). */
+export type Guard =
   | {
       readonly kind: "cell";
       readonly port: MessagePort;
@@ -24,24 +24,24 @@ export type Watch =
     }
   | { readonly kind: "link"; readonly port: MessagePort; readonly link: SharedArrayBuffer; readonly side: number };
 
-function gone(watch: Watch): () => void {
-  if (watch.kind === "cell") {
-    const cell = new Int32Array(watch.cell);
-    const counted = watch.counted === undefined ? undefined : new Int32Array(watch.counted);
+function gone(guard: Guard): () => void {
+  if (guard.kind === "cell") {
+    const cell = new Int32Array(guard.cell);
+    const counted = guard.counted === undefined ? undefined : new Int32Array(guard.counted);
     return () => {
-      participantGone(cell, watch.participant, counted);
+      participantGone(cell, guard.participant, counted);
     };
   }
-  const layout = LinkLayout.of(watch.link);
-  const words = new Int32Array(watch.link);
+  const layout = LinkLayout.of(guard.link);
+  const words = new Int32Array(guard.link);
   return () => {
-    if (layout !== undefined) linkPeerGone(words, layout, watch.side);
+    if (layout !== undefined) linkPeerGone(words, layout, guard.side);
   };
 }
 
-parentPort?.on("message", (watch: Watch) => {
-  const onClose = gone(watch);
+parentPort?.on("message", (guard: Guard) => {
+  const onClose = gone(guard);
   // A port delivers its closing only once started.
-  watch.port.on("message", () => undefined);
-  watch.port.once("close", onClose);
+  guard.port.on("message", () => undefined);
+  guard.port.once("close", onClose);
 });

@@ -21,7 +21,7 @@
 export const DATA = 1;
 /** The message went by the port (it holds what bytes cannot carry); only the event loop can take it. */
 export const BY_PORT = 2;
-/** The sender's life token (see `browser-life.ts`), sent once by an adopter. */
+/** The sender's life token (see `life.ts`), sent once by an adopter. */
 export const HELLO = 3;
 
 /** Byte offset of the first record; word 0 holds the end offset. */
@@ -70,7 +70,7 @@ export interface Cursor {
 }
 
 /** A record that has been written. */
-export interface Record {
+export interface BoxRecord {
   readonly kind: number;
   /** A view of the shared bytes: decode before the next append can move them (it cannot: records are never rewritten). */
   readonly bytes: Uint8Array;
@@ -79,7 +79,7 @@ export interface Record {
 }
 
 /** The record at the cursor, if one has been published; the cursor does not move. */
-export function peek(cursor: Cursor): Record | undefined {
+export function peek(cursor: Cursor): BoxRecord | undefined {
   const box = cursor.box;
   const end = Atomics.load(new Int32Array(box, 0, 1), 0);
   const at = cursor.at;

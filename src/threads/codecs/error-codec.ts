@@ -23,7 +23,7 @@ import {
   FutureError,
   FutureNotCompletedError,
   FutureTimeoutError,
-} from "../errors.js";
+} from "../../errors.js";
 
 /** An error, as sent. */
 export interface EncodedError {

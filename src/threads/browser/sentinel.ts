@@ -2,30 +2,30 @@
  * The browser sentinel: a tiny worker that a worker starts the first time it
  * shares or adopts a future. A worker blocked in `wait()` cannot run its event
  * loop, so it cannot learn that the thread at the other end died; its
- * sentinel can: it watches that thread's life lock and, once it is released,
+ * sentinel can: it guards that thread, and once its life lock is released
  * marks the future's cell and wakes the blocked worker.
  *
  * Internal: not part of the public API.
  *
  * @module
  */
-import { isLifeToken, watchLife, type LifeToken } from "./browser-life.js";
-import { participantGone } from "./shared-cell.js";
+import { isLifeToken, guardLife, type LifeToken } from "./life.js";
+import { participantGone } from "../kit/shared-cell.js";
 
 /** The name a sentinel worker is started with. */
 export const SENTINEL_NAME = "torch-futures sentinel";
 
-/** What the sentinel is asked to watch (see `Platform.watch`). */
-export interface SentinelWatch {
+/** What the sentinel guards (see `Platform.guardCell`). */
+export interface SentinelGuard {
   readonly life: LifeToken;
   readonly cell: SharedArrayBuffer;
   readonly participant: number;
   readonly counted: SharedArrayBuffer | undefined;
 }
 
-function isWatch(value: unknown): value is SentinelWatch {
+function isGuard(value: unknown): value is SentinelGuard {
   if (typeof value !== "object" || value === null) return false;
-  const w = value as Partial<SentinelWatch>;
+  const w = value as Partial<SentinelGuard>;
   return (
     isLifeToken(w.life) &&
     w.cell instanceof SharedArrayBuffer &&
@@ -34,24 +34,24 @@ function isWatch(value: unknown): value is SentinelWatch {
   );
 }
 
-function onWatch(event: MessageEvent): void {
-  const watch: unknown = event.data;
-  if (!isWatch(watch)) return;
-  const cell = new Int32Array(watch.cell);
-  const counted = watch.counted === undefined ? undefined : new Int32Array(watch.counted);
-  watchLife(watch.life, () => {
-    participantGone(cell, watch.participant, counted);
+function onGuard(event: MessageEvent): void {
+  const guard: unknown = event.data;
+  if (!isGuard(guard)) return;
+  const cell = new Int32Array(guard.cell);
+  const counted = guard.counted === undefined ? undefined : new Int32Array(guard.counted);
+  guardLife(guard.life, () => {
+    participantGone(cell, guard.participant, counted);
   });
 }
 
-// Only inside the sentinel worker: its parent sends one port first, then every watch through it
+// Only inside the sentinel worker: its parent sends one port first, then every guard through it
 // (a port delivers while the parent blocks; posting to the Worker object waits for its event loop).
 const scope = globalThis as { WorkerGlobalScope?: unknown; name?: unknown; onmessage?: unknown };
 if (typeof scope.WorkerGlobalScope === "function" && scope.name === SENTINEL_NAME) {
   scope.onmessage = (event: MessageEvent) => {
     const port: unknown = event.data;
     if (!(port instanceof MessagePort)) return;
-    port.onmessage = onWatch;
+    port.onmessage = onGuard;
     port.postMessage("up");
   };
 }

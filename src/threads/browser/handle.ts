@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { describeValue } from "../describe.js";
-import type { Future } from "../future.js";
-import { MailPort, sentinelPort } from "./browser-platform.js";
-import { isLifeToken, type LifeToken } from "./browser-life.js";
-import { adoptHandle, shareFuture } from "./engine.js";
+import { reasons } from "../kit/index.js";
+import type { Future } from "../../future.js";
+import { MailPort, sentinelPort } from "./platform.js";
+import { isLifeToken, type LifeToken } from "./life.js";
+import { adoptHandle, shareFuture } from "../share/protocol.js";
 
 /**
  * A future on its way to another thread (browsers): what {@link share}
@@ -137,7 +137,7 @@ export function share<T>(fut: Future<T>): FutureHandle<T> {
     port: mail.port,
     out: mail.out,
     in: mail.in,
-    owner: mail.peer,
+    owner: mail.peerLife,
     ownerMortal: data.ownerMortal,
   };
 }
@@ -149,14 +149,10 @@ function prepareThread(method: string): void {
     sentinelPort();
     return;
   }
-  throw new TypeError(
-    `${method}(): futures cross threads through SharedArrayBuffer, which this page does not have: serve it ` +
-      "cross-origin isolated (Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: " +
-      "require-corp), so that crossOriginIsolated is true.",
-  );
+  throw new TypeError(reasons.noSharedMemory(method));
 }
 
-// Adopting the same handle again gives the same port, so the engine gives the same future.
+// Adopting the same handle again gives the same port, so the share protocol gives the same future.
 const ports = new WeakMap<MessagePort, MailPort>();
 
 /**
@@ -192,13 +188,11 @@ const ports = new WeakMap<MessagePort, MailPort>();
 export function adopt<T>(handle: FutureHandle<T>): Future<T> {
   prepareThread("adopt");
   if (!isFutureHandle(handle)) {
-    throw new TypeError(
-      `adopt() expects a FutureHandle made by share() and sent with its transferList, got ${describeValue(handle)}.`,
-    );
+    throw new TypeError(reasons.notAHandle(handle));
   }
   let port = ports.get(handle.port);
   if (port === undefined) {
-    port = new MailPort({ port: handle.port, out: handle.out, in: handle.in, peer: handle.owner });
+    port = new MailPort({ port: handle.port, out: handle.out, in: handle.in, peerLife: handle.owner });
     ports.set(handle.port, port);
     port.hello();
   }

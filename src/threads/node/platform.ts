@@ -1,7 +1,11 @@
 /**
- * The engine's platform on Node.js: `worker_threads` ports, read
- * synchronously with `receiveMessageOnPort`, a sentinel worker, and V8's
+ * The Node.js platform: `worker_threads` ports, read synchronously with
+ * `receiveMessageOnPort`, a sentinel worker (`sentinel.ts`), and V8's
  * serializer (the one `postMessage` uses) for values kept in shared memory.
+ *
+ * The `node/` layer is this platform and the public faces built on it:
+ * `handle.ts` (`share`/`adopt`) and `link.ts` (`FutureLink`), which wrap
+ * the protocols' data into handles that carry `MessagePort`s.
  *
  * Internal: not part of the public API.
  *
@@ -9,15 +13,15 @@
  */
 import { Deserializer, Serializer } from "node:v8";
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
-import type { Platform } from "./engine.js";
-import type { Watch } from "./node-sentinel.js";
+import type { Platform } from "../kit/index.js";
+import type { Guard } from "./sentinel.js";
 
 let sentinel: Worker | undefined;
 
 function sentinelWorker(): Worker {
   if (sentinel !== undefined) return sentinel;
-  const worker = new Worker(new URL("./node-sentinel.js", import.meta.url), { name: "torch-futures sentinel" });
-  // The process may end while it watches: a blocked thread keeps itself alive.
+  const worker = new Worker(new URL("./sentinel.js", import.meta.url), { name: "torch-futures sentinel" });
+  // The process may end while it guards: a blocked thread keeps itself alive.
   worker.unref();
   const forget = (): void => {
     if (sentinel === worker) sentinel = undefined;
@@ -47,13 +51,13 @@ export const nodePlatform: Platform<MessagePort> = {
     if (ref) port.ref();
     else port.unref();
   },
-  watch(port, cell, participant, counted) {
-    const watch: Watch = { kind: "cell", port, cell, participant, counted };
-    sentinelWorker().postMessage(watch, [port]);
+  guardCell(port, cell, participant, counted) {
+    const guard: Guard = { kind: "cell", port, cell, participant, counted };
+    sentinelWorker().postMessage(guard, [port]);
   },
-  watchLink(port, link, side) {
-    const watch: Watch = { kind: "link", port, link, side };
-    sentinelWorker().postMessage(watch, [port]);
+  guardLink(port, link, side) {
+    const guard: Guard = { kind: "link", port, link, side };
+    sentinelWorker().postMessage(guard, [port]);
   },
   serialize(value) {
     // A plain Serializer, not v8.serialize's: typed arrays keep their buffer and offset, as with

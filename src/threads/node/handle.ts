@@ -5,9 +5,9 @@
  * @module
  */
 import type { MessagePort } from "node:worker_threads";
-import { describeValue } from "../describe.js";
-import type { Future } from "../future.js";
-import { adoptHandle, shareFuture, type HandleData } from "./engine.js";
+import { reasons } from "../kit/index.js";
+import type { Future } from "../../future.js";
+import { adoptHandle, shareFuture, type HandleData } from "../share/protocol.js";
 
 /**
  * A future on its way to another thread: what {@link share} returns and
@@ -181,9 +181,7 @@ export function share<T>(fut: Future<T>): FutureHandle<T> {
  */
 export function adopt<T>(handle: FutureHandle<T>): Future<T> {
   if (!isFutureHandle(handle)) {
-    throw new TypeError(
-      `adopt() expects a FutureHandle made by share() and sent with its transferList, got ${describeValue(handle)}.`,
-    );
+    throw new TypeError(reasons.notAHandle(handle));
   }
   const data: HandleData<MessagePort> = { cell: handle.cell, id: handle.id, port: handle.port, ownerMortal: handle.ownerMortal };
   return adoptHandle(data) as Future<T>;

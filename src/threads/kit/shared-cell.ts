@@ -1,10 +1,18 @@
 /**
- * The cell: the few words of shared memory that every thread holding a shared
- * future reads and writes with atomics. It decides who completes the future
- * (one compare-exchange) and wakes threads blocked in `wait()`. Values never
- * live here; they travel by message (see `engine.ts`).
+ * Shared memory as the protocols lay it out, and what a death does to it.
  *
- * Pure JavaScript: the sentinel thread and the browser port use it as well.
+ * The cell (`share()`/`adopt()`): the few words of shared memory that every
+ * thread holding a shared future reads and writes with atomics. It decides
+ * who completes the future (one compare-exchange) and wakes threads blocked
+ * in `wait()`. Values never live here; they travel by message (see
+ * `share/protocol.ts`).
+ *
+ * The link's memory (`FutureLink`, see {@link LinkLayout}): two sides' words,
+ * rings and berths.
+ *
+ * It lives in the kit because the sentinels mark deaths here
+ * ({@link participantGone}, {@link linkPeerGone}). Pure JavaScript with no
+ * imports: the sentinel threads load this file alone.
  *
  * Internal: not part of the public API.
  *
@@ -92,9 +100,9 @@ export function breakIfOrphaned(cell: Cell, participant: number): void {
 }
 
 // ---------------------------------------------------------------------------
-// Links (see `link-engine.ts`): one SharedArrayBuffer joins two threads, side
+// Links (see `link/protocol.ts`): one SharedArrayBuffer joins two threads, side
 // 0 (the thread that made the link) and side 1 (the thread that opened it).
-// Int32 words first, then the slots; all counters wrap at 2^32, so capacities
+// Int32 words first, then the berths; all counters wrap at 2^32, so capacities
 // are powers of two.
 
 /** Words of the header, then `SIDE_WORDS` per side. */
@@ -119,7 +127,7 @@ export const MORTAL = 3;
 export const SENT = 4;
 /** Per side: of those, how many the other side took (its ring's head). */
 export const TAKEN = 5;
-/** Per side: slots the other side completed, for this side to look at (tail, head, overflowed). */
+/** Per side: berths the other side completed, for this side to look at (tail, head, overflowed). */
 export const DONE_TAIL = 6;
 export const DONE_HEAD = 7;
 export const DONE_LOST = 8;
@@ -132,29 +140,29 @@ export const POSTED = 9;
  */
 export const ASLEEP = 10;
 
-/** Words of a slot (a future handed over through shared memory); its inline value follows. */
-export const S_STATE = 0;
-export const S_REF = 1;
-export const S_GEN = 2;
-export const S_SEQ = 3;
-export const S_TAG = 4;
-export const S_LEN = 5;
-const SLOT_HEADER_BYTES = 32;
+/** Words of a berth (a future handed over through shared memory); its inline value follows. */
+export const B_STATE = 0;
+export const B_REF = 1;
+export const B_GEN = 2;
+export const B_SEQ = 3;
+export const B_TAG = 4;
+export const B_LEN = 5;
+const BERTH_HEADER_BYTES = 32;
 
-/** `S_STATE`: `(side << 4) | VIA_PORT? | kind`, kinds as for a cell (no BROKEN: a death is read from GONE). */
+/** `B_STATE`: `(side << 4) | VIA_PORT? | kind`, kinds as for a cell (no BROKEN: a death is read from GONE). */
 export const VIA_PORT = 8;
-/** `S_REF` bits: who still needs the slot. It is free again at 0. */
+/** `B_REF` bits: who still needs the berth. It is free again at 0. */
 export const REF_OWNER = 1;
 export const REF_ADOPTER = 2;
 
-/** Where everything of a link lives, for `capacity` slots per side of `inline` bytes each. */
+/** Where everything of a link lives, for `capacity` berths per side of `inline` bytes each. */
 export class LinkLayout {
   readonly capacity: number;
   readonly inline: number;
   readonly bytes: number;
   private readonly rings: number;
   private readonly doneRings: number;
-  private readonly slots: number;
+  private readonly berths: number;
   readonly stride: number;
 
   constructor(capacity: number, inline: number) {
@@ -163,12 +171,12 @@ export class LinkLayout {
     this.rings = HEADER_WORDS;
     this.doneRings = this.rings + 2 * capacity;
     const words = this.doneRings + 2 * this.doneCapacity;
-    this.slots = (words * 4 + 7) & ~7;
-    this.stride = SLOT_HEADER_BYTES + inline;
-    this.bytes = this.slots + 2 * capacity * this.stride;
+    this.berths = (words * 4 + 7) & ~7;
+    this.stride = BERTH_HEADER_BYTES + inline;
+    this.bytes = this.berths + 2 * capacity * this.stride;
   }
 
-  /** Entries of a done ring: every slot of both sides fits. */
+  /** Entries of a done ring: every berth of both sides fits. */
   get doneCapacity(): number {
     return 2 * this.capacity;
   }
@@ -183,19 +191,19 @@ export class LinkLayout {
     return this.rings + side * this.capacity;
   }
 
-  /** The Int32 index of the first entry of the ring that tells `side` which slots the other side completed. */
+  /** The Int32 index of the first entry of the ring that tells `side` which berths the other side completed. */
   doneRing(side: number): number {
     return this.doneRings + side * this.doneCapacity;
   }
 
-  /** The Int32 index of `slot`'s first word; slots [0, capacity) belong to side 0. */
-  slotWord(slot: number): number {
-    return (this.slots + slot * this.stride) >> 2;
+  /** The Int32 index of `berth`'s first word; berths [0, capacity) belong to side 0. */
+  berthWord(berth: number): number {
+    return (this.berths + berth * this.stride) >> 2;
   }
 
-  /** The byte offset of `slot`'s inline value (8-aligned). */
-  slotData(slot: number): number {
-    return this.slots + slot * this.stride + SLOT_HEADER_BYTES;
+  /** The byte offset of `berth`'s inline value (8-aligned). */
+  berthData(berth: number): number {
+    return this.berths + berth * this.stride + BERTH_HEADER_BYTES;
   }
 
   /** Writes the header of a new link. */
@@ -219,17 +227,17 @@ export class LinkLayout {
 }
 
 /** Rings `side`'s bell: wakes it if it blocks, tells its event loop if it listens. */
-export function ring(words: Int32Array, layout: LinkLayout, side: number): void {
+export function ringBell(words: Int32Array, layout: LinkLayout, side: number): void {
   const bell = layout.word(side, BELL);
   Atomics.add(words, bell, 1);
   Atomics.notify(words, bell);
 }
 
 /**
- * The other side of a link has gone away: `watcher` (the side that saw it,
+ * The other side of a link has gone away: `witness` (the side that saw it,
  * from its event loop or its sentinel) records it and wakes itself.
  */
-export function linkPeerGone(words: Int32Array, layout: LinkLayout, watcher: number): void {
-  Atomics.store(words, layout.word(1 - watcher, GONE), 1);
-  ring(words, layout, watcher);
+export function linkPeerGone(words: Int32Array, layout: LinkLayout, witness: number): void {
+  Atomics.store(words, layout.word(1 - witness, GONE), 1);
+  ringBell(words, layout, witness);
 }

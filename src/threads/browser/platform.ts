@@ -1,28 +1,31 @@
 /**
- * The engine's platform in browsers: a page and its Web Workers, when the
- * page is cross-origin isolated (so that `SharedArrayBuffer` exists).
+ * The browser platform: a page and its Web Workers, when the page is
+ * cross-origin isolated (so that `SharedArrayBuffer` exists). The `browser/`
+ * layer is this platform, its mailboxes (`mailbox.ts`), Web Locks lifetimes
+ * (`life.ts`), the sentinel worker (`sentinel.ts`), and the public face of
+ * `share`/`adopt` (`handle.ts`).
  *
  * Browsers cannot read a port synchronously, so each port is a
  * {@link MailPort}: a `MessagePort` plus two mailboxes (`mailbox.ts`), one
  * per direction. A message is written to the mailbox as bytes (the
- * structured-clone codec of `clone-codec.ts`) and the port only rings the
+ * structured-clone codec of `codecs/clone-codec.ts`) and the port only rings the
  * receiver's event loop; so a worker blocked in `wait()` reads the value that
  * woke it straight from shared memory. What bytes cannot carry — a
  * `SharedArrayBuffer`, a `MessagePort`, more than the mailbox holds — goes by
  * the port itself, and reaches the receiver through its event loop only.
  *
- * Deaths are learned from Web Locks (`browser-life.ts`), through the event
- * loop; a worker blocked in `wait()` has its sentinel worker watch for it.
+ * Deaths are learned from Web Locks (`life.ts`), through the event
+ * loop; a worker blocked in `wait()` has its sentinel worker guard it.
  *
  * Internal: not part of the public API.
  *
  * @module
  */
-import { LATER, type Platform, type Port } from "./engine.js";
-import { decode, encode, UnencodableError } from "./clone-codec.js";
+import { LATER, reasons, type Platform, type Port } from "../kit/index.js";
+import { decode, encode, UnencodableError } from "../codecs/clone-codec.js";
 import { BY_PORT, DATA, HELLO, append, cursorOf, createBox, peek, type Cursor } from "./mailbox.js";
-import { isLifeToken, myLife, watchLife, whenHeld, type LifeToken } from "./browser-life.js";
-import { SENTINEL_NAME, type SentinelWatch } from "./browser-sentinel.js";
+import { isLifeToken, myLife, guardLife, whenHeld, type LifeToken } from "./life.js";
+import { SENTINEL_NAME, type SentinelGuard } from "./sentinel.js";
 
 /** Rung on the port when a record waits in the mailbox. */
 const RING = 0;
@@ -37,7 +40,7 @@ export interface MailPortData {
   /** The mailbox this end reads. */
   readonly in: SharedArrayBuffer;
   /** The life token of the thread at the other end, if known. */
-  readonly peer: LifeToken | undefined;
+  readonly peerLife: LifeToken | undefined;
 }
 
 /** One end of a link between two browser threads. */
@@ -45,22 +48,22 @@ export class MailPort implements Port {
   readonly port: MessagePort;
   readonly out: SharedArrayBuffer;
   readonly inbox: Cursor;
-  peer: LifeToken | undefined;
+  peerLife: LifeToken | undefined;
   closed = false;
   /** Set by `listen`: what to call when the other end's thread is gone. */
   private onGone: (() => void) | undefined;
-  private unwatch: (() => void) | undefined;
+  private unguard: (() => void) | undefined;
 
   constructor(data: MailPortData) {
     this.port = data.port;
     this.out = data.out;
     this.inbox = cursorOf(data.in);
-    this.peer = data.peer;
+    this.peerLife = data.peerLife;
   }
 
   /** What to put in a handle for this end to be rebuilt on another thread. */
   data(): MailPortData {
-    return { port: this.port, out: this.out, in: this.inbox.box, peer: this.peer };
+    return { port: this.port, out: this.out, in: this.inbox.box, peerLife: this.peerLife };
   }
 
   postMessage(message: unknown, transfer?: readonly object[]): void {
@@ -92,8 +95,8 @@ export class MailPort implements Port {
     if (this.closed) return;
     this.closed = true;
     this.port.close();
-    this.unwatch?.();
-    this.unwatch = undefined;
+    this.unguard?.();
+    this.unguard = undefined;
   }
 
   /** Sends this thread's life token to the other end (an adopter does, once). */
@@ -103,24 +106,24 @@ export class MailPort implements Port {
     });
   }
 
-  /** Starts watching the other end's thread, once it is known and someone listens. */
-  watchPeer(onGone: () => void): void {
+  /** Starts guarding the other end's thread, once it is known and someone listens. */
+  guardPeer(onGone: () => void): void {
     this.onGone = onGone;
-    this.startWatching();
+    this.startGuard();
   }
 
   /** The other end said who it is. */
   learnPeer(token: unknown): void {
-    if (!isLifeToken(token) || this.peer !== undefined) return;
-    this.peer = token;
-    this.startWatching();
+    if (!isLifeToken(token) || this.peerLife !== undefined) return;
+    this.peerLife = token;
+    this.startGuard();
   }
 
-  private startWatching(): void {
-    const peer = this.peer;
+  private startGuard(): void {
+    const peer = this.peerLife;
     const onGone = this.onGone;
-    if (peer === undefined || onGone === undefined || this.unwatch !== undefined || this.closed) return;
-    this.unwatch = watchLife(peer, () => {
+    if (peer === undefined || onGone === undefined || this.unguard !== undefined || this.closed) return;
+    this.unguard = guardLife(peer, () => {
       if (!this.closed) onGone();
     });
   }
@@ -178,7 +181,7 @@ export function sentinelPort(): MessagePort | undefined {
   if (sentinel !== undefined) return sentinel;
   if (typeof Worker !== "function" || !browserPlatform.canBlock) return undefined;
   try {
-    const worker = new Worker(new URL("./browser-sentinel.js", import.meta.url), { type: "module", name: SENTINEL_NAME });
+    const worker = new Worker(new URL("./sentinel.js", import.meta.url), { type: "module", name: SENTINEL_NAME });
     const { port1, port2 } = new MessageChannel();
     port1.onmessage = () => {
       sentinelUp = true;
@@ -221,8 +224,8 @@ export const browserPlatform: Platform<MailPort> = {
     const b = createBox();
     const life = myLife();
     return [
-      new MailPort({ port: port1, out: a, in: b, peer: undefined }),
-      new MailPort({ port: port2, out: b, in: a, peer: life }),
+      new MailPort({ port: port1, out: a, in: b, peerLife: undefined }),
+      new MailPort({ port: port2, out: b, in: a, peerLife: life }),
     ];
   },
   receive,
@@ -252,29 +255,29 @@ export const browserPlatform: Platform<MailPort> = {
     mp.port.onmessageerror = () => {
       if (mp.closed) return;
       skipByPort(mp);
-      onUnreadable(new TypeError("the message could not be deserialized on this thread"));
+      onUnreadable(new TypeError(reasons.UNDESERIALIZABLE));
       pump();
     };
-    mp.watchPeer(onClose);
+    mp.guardPeer(onClose);
     // Records written before anyone listened.
     pump();
   },
   setRef() {
     // Browsers keep a page and its workers alive regardless.
   },
-  watch(mp, cell, participant, counted) {
+  guardCell(mp, cell, participant, counted) {
     // An adopter's first record says who it is; a blocked owner may not have read it yet.
     const first = peek(mp.inbox);
-    if (mp.peer === undefined && first?.kind === HELLO) {
+    if (mp.peerLife === undefined && first?.kind === HELLO) {
       mp.inbox.at = first.next;
       mp.learnPeer(decode(first.bytes));
     }
-    const port = mp.peer === undefined ? undefined : sentinelPort();
-    if (port === undefined || mp.peer === undefined) return;
-    const watch: SentinelWatch = { life: mp.peer, cell, participant, counted };
-    port.postMessage(watch);
+    const port = mp.peerLife === undefined ? undefined : sentinelPort();
+    if (port === undefined || mp.peerLife === undefined) return;
+    const guard: SentinelGuard = { life: mp.peerLife, cell, participant, counted };
+    port.postMessage(guard);
   },
-  watchLink() {
+  guardLink() {
     throw new Error("internal: FutureLink is not available in browsers");
   },
   serialize: encode,
