@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- workload…]`: torch-futures against native Promise.
  * Workloads: create-complete-read, fan-out, chain (or chain/1000, chain/100000,
- * chain/1000000), collect, first-of, memory, no-leak, threads, rpc-peers. No argument runs them all.
+ * chain/1000000), collect, first-of, memory, no-leak, threads, rpc-threads, rpc-nats, rpc-peers. No argument runs them all.
  *
  * @module
  */
@@ -19,6 +19,7 @@ import { memory } from "./memory.js";
 import { noLeak } from "./no-leak.js";
 import { rpcNats } from "./rpc-nats.js";
 import { rpcPeers } from "./rpc-peers.js";
+import { rpcThreads } from "./rpc-threads.js";
 import { threads } from "./threads.js";
 
 const workloads: Record<string, () => Promise<Result[]>> = {
@@ -33,8 +34,9 @@ const workloads: Record<string, () => Promise<Result[]>> = {
   threads,
   "rpc-peers": rpcPeers,
   "rpc-nats": rpcNats,
+  "rpc-threads": rpcThreads,
 };
-const all = ["create-complete-read", "fan-out", "chain", "collect", "first-of", "memory", "no-leak", "threads", "rpc-peers"];
+const all = ["create-complete-read", "fan-out", "chain", "collect", "first-of", "memory", "no-leak", "threads", "rpc-threads", "rpc-nats", "rpc-peers"];
 
 /** A row that holds only a peer's figure (rpc-peers): it has no torch-futures figure, ratio or target to meet. */
 function peerOnly(r: Result): boolean {

@@ -6,6 +6,7 @@ import * as addDoneCallback from "./add-done-callback.js";
 import * as collectAll from "./collect-all.js";
 import * as waitAll from "./wait-all.js";
 import * as workerWait from "./worker-wait.js";
+import * as rpcWordCount from "./rpc-word-count.js";
 import * as waitAny from "./wait-any.js";
 
 const examples: [string, () => Promise<void> | void][] = [
@@ -16,6 +17,8 @@ const examples: [string, () => Promise<void> | void][] = [
   ["wait_all → waitAll", waitAll.main],
   ["Future.set_result from a real thread: a worker sets the result, fut.wait() blocks", workerWait.main],
   ["collectAny, asCompleted, withTimeout, waitForAsync: waiting on many calls", waitAny.main],
+  ["torch.distributed.rpc → torch-futures/rpc: a map-reduce with remote() and RRefs, workers as threads", rpcWordCount.main],
+  ["the same program, its workers separate processes over NATS (a nats-server on loopback)", rpcWordCount.mainNats],
 ];
 
 for (const [title, main] of examples) {

@@ -21,11 +21,12 @@ const expected: Record<string, string[]> = {
     "call 3 gave up: FutureTimeoutError",
     "FIRST_EXCEPTION: 1 done, 1 pending",
   ],
+  "rpc-word-count": ["the: 7", "a: 5", "future: 4", "futures: 3", "mappers still hold 0 counts"],
 };
 
-function run(name: string): string[] {
+function run(name: string, args: string[] = []): string[] {
   const file = fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
-  const result = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: 20_000 });
+  const result = spawnSync(process.execPath, [file, ...args], { encoding: "utf8", timeout: 60_000 });
   assert.equal(result.stderr, "");
   assert.equal(result.status, 0);
   return result.stdout.trim().split("\n");
@@ -38,10 +39,16 @@ describe("examples", () => {
     });
   }
 
+  it("rpc-word-count --nats prints the same, its workers processes over NATS", () => {
+    assert.deepEqual(run("rpc-word-count", ["--nats"]), expected["rpc-word-count"]);
+  });
+
   it("the demo runs every example in turn", () => {
     const output = run("demo");
     const all = Object.values(expected).flat();
-    assert.deepEqual(output.filter((line) => all.includes(line)), all);
+    // The word count runs twice: over threads, then over NATS.
+    const demo = [...all, ...(expected["rpc-word-count"] ?? [])];
+    assert.deepEqual(output.filter((line) => all.includes(line)), demo);
   });
 });
 

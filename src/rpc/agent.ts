@@ -13,8 +13,11 @@ import { RpcError, RpcShutdownError, RpcTimeoutError, RpcWorkerGoneError, markRa
 import type { CallOptions, RRefWire, RpcRequest, Transport } from "./transport.js";
 
 /** A module of functions a worker exposes: each can be called by name from the other workers. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- argument types are the functions' own
-export type RpcFunctions = { readonly [name: string]: (...args: any[]) => unknown };
+export type RpcFunctions = {
+  /** A function callable by its name, with arguments and a result that structured clone can carry. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- argument types are the functions' own
+  readonly [name: string]: (...args: any[]) => unknown;
+};
 
 /** What a call of `Fn` gives back: its return value, awaited (a `Future` or Promise it returns is waited for). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any function type
@@ -88,6 +91,17 @@ export interface ShutdownOptions {
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 /**
+ * A value this worker owns for RRef holders. Requests about it travel on several channels (the
+ * creator's `remote`, a receiver's `fetch`, `addRef`, `release`), so any of them may come first:
+ * the entry exists from the first, its value pending until `remote` runs.
+ */
+interface Owned {
+  readonly value: Future;
+  created: boolean;
+  readonly holders: Map<string, number>;
+}
+
+/**
  * Starts this worker's part of an RPC group and returns its agent, through
  * which it calls the other workers (and itself). Every worker of the group
  * calls it once, with a transport for its own name; torch's
@@ -152,7 +166,7 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
   #state: "open" | "closing" | "closed" = "open";
   #shutdown: Promise<void> | undefined;
   /** The values this worker owns through RRefs: id → value future, and holders → count. */
-  readonly #owned = new Map<string, { value: Future; holders: Map<string, number> }>();
+  readonly #owned = new Map<string, Owned>();
   #nextId = 0;
   /** The worker the arguments being encoded go to: the new holder of the RRefs among them. */
   #sendingTo = "";
@@ -313,14 +327,23 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
     return this.#owned.size;
   }
 
+  /** @internal For tests: each owned id's holder counts. */
+  _holders(): Record<string, Record<string, number>> {
+    return Object.fromEntries([...this.#owned].map(([id, e]) => [id, Object.fromEntries(e.holders)]));
+  }
+
   /**
    * Shuts this worker's part of the group down (torch's `shutdown`). Graceful
-   * (the default): no new calls are accepted here; it waits until its own calls
-   * in flight have completed, tells every other worker, waits until every
-   * other worker has done the same (a barrier: workers that went away count
-   * as done) and it has answered every call made to it, then closes. Not
-   * graceful, or once `timeout` passes: closes now, and the calls in flight
-   * fail with {@link RpcShutdownError}. Calling it again returns the same promise.
+   * (the default): it waits until its own calls in flight have completed,
+   * tells every other worker, waits until every other worker has done the
+   * same (a barrier: workers that went away count as done), and until it has
+   * answered every call made to it (and the calls those make onwards), then
+   * closes. Until then it keeps serving and calls still go out, so a worker
+   * can call `shutdown()` right after `initRpc()`, as torch's workers do, and
+   * serve until the group is done. Not graceful, or once `timeout` passes:
+   * closes now, and the calls in flight fail with {@link RpcShutdownError}.
+   * Once closed, every call throws {@link RpcShutdownError}. Calling it again
+   * returns the same promise.
    *
    * @example
    * ```ts
@@ -352,9 +375,7 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
   }
 
   async #barrier(): Promise<void> {
-    while (this.#outgoing.size > 0) {
-      await Promise.allSettled([...this.#outgoing]);
-    }
+    await this.#settleOutgoing();
     // Tell every worker still there; their acknowledgement means they have seen it.
     const told = this.workers
       .filter((w) => w !== this.name && this.#transport.alive(w))
@@ -364,17 +385,30 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
       this.#allDone = resolve;
       this.#checkAllDone();
     });
-    await new Promise<void>((resolve) => {
-      this.#incomingDrained = resolve;
-      this.#checkDrained();
-    });
+    // Functions still being served may call onwards (a reducer fetching its inputs): wait for both.
+    do {
+      await new Promise<void>((resolve) => {
+        this.#incomingDrained = resolve;
+        this.#checkDrained();
+      });
+      await this.#settleOutgoing();
+    } while (this.#servingFromLivePeers());
+  }
+
+  async #settleOutgoing(): Promise<void> {
+    while (this.#outgoing.size > 0) await Promise.allSettled([...this.#outgoing]);
+  }
+
+  #servingFromLivePeers(): boolean {
+    for (const from of this.#incoming.keys()) if (from === this.name || this.#transport.alive(from)) return true;
+    return false;
   }
 
   /** Resolves the shutdown's wait once no call from a worker still there is being served. */
   #checkDrained(): void {
     if (this.#incomingDrained === undefined) return;
     // A reply to a worker that has gone cannot arrive: its calls do not hold the shutdown up.
-    for (const from of this.#incoming.keys()) if (from === this.name || this.#transport.alive(from)) return;
+    if (this.#servingFromLivePeers()) return;
     const resolve = this.#incomingDrained;
     this.#incomingDrained = undefined;
     resolve();
@@ -421,7 +455,9 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
     this.#checkWorker(method, to);
     if (typeof fn !== "string") throw new TypeError(`${method}() expects a function name (a string), got ${describeValue(fn)}.`);
     checkOptions(method, options);
-    if (this.#state !== "open") {
+    // While a graceful shutdown waits for the others, calls still go out (the functions it serves
+    // may call onwards); once closed, none.
+    if (this.#state === "closed") {
       throw new RpcShutdownError(`${method}(): rpc worker "${this.name}" has shut down; no more calls can be made from it.`);
     }
     const callOptions = this.#callOptions(to, fn, options);
@@ -519,7 +555,7 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
       isOwner: () => wire.owner === this.name,
       localValue: () => {
         const entry = this.#owned.get(wire.id);
-        if (wire.owner !== this.name || entry === undefined) {
+        if (wire.owner !== this.name || entry === undefined || !entry.created) {
           throw new RpcError(`localValue() is only for the owner ("${wire.owner}") of an RRef; use toHere() on "${this.name}".`);
         }
         return entry.value.value();
@@ -564,19 +600,25 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
 
   /** Adds `delta` to `holder`'s count of `id`; drops the value once no holder is left. */
   #countHolder(id: string, holder: string, delta: number): void {
-    const entry = this.#owned.get(id);
-    if (entry === undefined) return;
+    const entry = this.#ownedEntry(id);
     const n = (entry.holders.get(holder) ?? 0) + delta;
     // Per holder, and kept while any count is not zero: a receiver's release may reach the owner
     // before the sender's addRef for it (another channel), leaving that holder at -1 for a while.
     if (n === 0) entry.holders.delete(holder);
     else entry.holders.set(holder, n);
-    if (entry.holders.size === 0) this.#owned.delete(id);
+    if (entry.holders.size === 0 && entry.created) this.#owned.delete(id);
+  }
+
+  /** The entry for `id`, made (its value pending) if no request about it came before. */
+  #ownedEntry(id: string): Owned {
+    let entry = this.#owned.get(id);
+    if (entry === undefined) this.#owned.set(id, (entry = { value: new Future(), created: false, holders: new Map() }));
+    return entry;
   }
 
   #dropHolder(peer: string): void {
     for (const [id, entry] of this.#owned) {
-      if (entry.holders.delete(peer) && entry.holders.size === 0) this.#owned.delete(id);
+      if (entry.holders.delete(peer) && entry.holders.size === 0 && entry.created) this.#owned.delete(id);
     }
   }
 
@@ -589,15 +631,16 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
         return this.#running(from, () => this.#invoke(request));
       case "remote": {
         // The value stays here, failed if the function is unknown or threw: toHere() reports it.
-        const value = new Future();
-        settleWith(value, () => this.#running(from, () => this.#invoke(request)));
-        this.#owned.set(request.rref ?? "", { value, holders: new Map([[from, 1]]) });
+        const id = request.rref ?? "";
+        const entry = this.#ownedEntry(id);
+        entry.created = true;
+        settleWith(entry.value, () => this.#running(from, () => this.#invoke(request)));
+        this.#countHolder(id, from, 1);
         return undefined;
       }
       case "fetch": {
-        const entry = this.#owned.get(request.rref ?? "");
-        if (entry === undefined) throw new RpcError(`rpc worker "${this.name}" holds no value for RRef ${request.rref ?? "?"}: it was released.`);
-        return entry.value;
+        // Before the creator's `remote` has arrived, the value is pending: the reply waits for it.
+        return this.#ownedEntry(request.rref ?? "").value;
       }
       case "addRef":
         this.#countHolder(request.rref ?? "", request.holder ?? from, 1);

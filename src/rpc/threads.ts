@@ -21,7 +21,7 @@ import { Future } from "../future.js";
 import { BrokenFutureError, FutureAlreadyCompletedError, FutureTimeoutError } from "../errors.js";
 import { FutureLink, LinkClosedError, openLink, type LinkHandle } from "../threads/index.js";
 import { atDeadline } from "./deadlines.js";
-import { RpcCannotBlockError, RpcError, RpcWorkerGoneError, markRaisedOn } from "./errors.js";
+import { RpcError, RpcWorkerGoneError, markRaisedOn } from "./errors.js";
 import type { CallOptions, RequestHandler, RpcRequest, Transport } from "./transport.js";
 import { settleWith } from "./agent.js";
 
@@ -273,22 +273,10 @@ class ThreadsTransport implements Transport {
 
   callSync(to: string, request: RpcRequest, options: CallOptions): unknown {
     const p = this.#peer(to);
-    // Calls that timed out or were aborted while waiting for their turn no longer hold this one up.
-    p.waiting = p.waiting.filter((w) => !w.reply.done());
-    if (p.waiting.length > 0) {
-      throw new RpcCannotBlockError(
-        `rpcSync() to "${to}" cannot block while earlier calls to it wait their turn on this thread; await agent.rpcAsync() instead.`,
-      );
-    }
-    let slot = p.slots.shift() ?? (p.pumping ? undefined : this.#tryTake(p));
-    if (slot === undefined) {
-      try {
-        slot = p.out.receive(options.timeoutMs); // blocks until the peer hands us a request future
-      } catch (error) {
-        if (error instanceof FutureTimeoutError) throw options.timeoutError();
-        throw this.#goneFrom(p, error);
-      }
-    }
+    // Earlier calls waiting for their turn go first, in order: this thread takes their request
+    // futures itself, blocking, since its event loop cannot run while it blocks.
+    for (let w = p.waiting.shift(); w !== undefined; w = p.waiting.shift()) w(p.slots.shift() ?? this.#receiveSlot(p, options));
+    const slot = p.slots.shift() ?? this.#receiveSlot(p, options);
     const reply = new Future<unknown>();
     this.#send(p, slot, reply, request, options);
     try {
@@ -349,6 +337,16 @@ class ThreadsTransport implements Transport {
       return;
     }
     p.pending.add(reply);
+  }
+
+  /** Blocks until the peer hands over a request future (it sends one as each call it serves arrives). */
+  #receiveSlot(p: Peer, options: CallOptions): Future<RpcRequest> {
+    try {
+      return p.out.receive(options.timeoutMs);
+    } catch (error) {
+      if (error instanceof FutureTimeoutError) throw options.timeoutError();
+      throw this.#goneFrom(p, error);
+    }
   }
 
   /** A request future the peer has handed over, if one has arrived; a broken link counts the peer gone. */

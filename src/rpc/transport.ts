@@ -65,7 +65,7 @@ export interface Transport {
    * Sends `request` to `to` and returns a future of its reply: the handler's
    * value, or its error as thrown (class, message, stack, cause). Fails with
    * `options.timeoutError()` at the deadline (a late reply is dropped), and
-   * with the error {@link Transport.goneError} gives once `to` has gone away.
+   * with `RpcWorkerGoneError` once `to` has gone away.
    * Throws (changing nothing) if the request cannot be sent.
    */
   call(to: string, request: RpcRequest, options: CallOptions): Future;

@@ -65,6 +65,7 @@ export const functions = {
     return values.reduce((a, b) => a + b, 0);
   },
   owned: (): number => self().ownedRRefs,
+  holders: (): unknown => (self() as unknown as { _holders(): unknown })._holders(),
   forward: (to: string, a: number, b: number): Future<number> => self().rpcAsync(to, "add", [a, b]),
   forwardSync: (to: string, a: number, b: number): number => self().rpcSync(to, "add", [a, b]),
   gc: (): number => {
