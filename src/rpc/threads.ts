@@ -27,6 +27,8 @@ import { settleWith } from "./agent.js";
 
 /** Request futures each callee keeps in each caller's hands. */
 export const SLOTS = 256;
+/** How long a serving thread looks for the next call before it waits on its event loop. */
+const SERVE_SPIN_MS = 0.05;
 /** Futures in flight per link through shared memory before the link falls back to messages. */
 const CAPACITY = 1024;
 
@@ -461,14 +463,22 @@ class ThreadsTransport implements Transport {
       for (;;) {
         const next = await p.in.next();
         if (next.done === true) break;
-        for (let r: Future | undefined = next.value; r !== undefined; r = p.in.tryReceive()) {
-          const slot = p.sent.shift();
-          if (slot === undefined) break;
-          const reply = r;
-          slot.addDoneCallback((s) => {
-            this.#answer(s.value(), reply, p.name, handler);
-          });
-          if (!this.#closed) this.#offerSlot(p);
+        let r: Future | undefined = next.value;
+        while (r !== undefined) {
+          for (; r !== undefined; r = p.in.tryReceive()) {
+            const slot = p.sent.shift();
+            if (slot === undefined) break;
+            const reply = r;
+            slot.addDoneCallback((s) => {
+              this.#answer(s.value(), reply, p.name, handler);
+            });
+            if (!this.#closed) this.#offerSlot(p);
+          }
+          // A caller that just had an answer often calls again at once: look for a moment before
+          // going back to the event loop, whose wake-up costs more than a whole call.
+          const until = performance.now() + SERVE_SPIN_MS;
+          do r = p.in.tryReceive();
+          while (r === undefined && performance.now() < until);
         }
       }
       // The peer closed its links (its shutdown): it makes no more calls here.
