@@ -25,25 +25,10 @@
 import { connect, createInbox, type Msg, type NatsConnection } from "nats";
 import { Future } from "../future.js";
 import { describeValue } from "../describe.js";
-import {
-  BrokenFutureError,
-  DerivedFutureError,
-  FutureAlreadyCompletedError,
-  FutureError,
-  FutureNotCompletedError,
-  FutureTimeoutError,
-} from "../errors.js";
 import { decode, encode } from "../threads/codecs/clone-codec.js";
-import { decodeReason, encodeReason, isError } from "../threads/codecs/error-codec.js";
+import { decodeReason, encodeReason } from "../threads/codecs/error-codec.js";
 import { atDeadline, type Bucket } from "./deadlines.js";
-import {
-  RpcCannotBlockError,
-  RpcError,
-  RpcShutdownError,
-  RpcTimeoutError,
-  RpcWorkerGoneError,
-  markRaisedOn,
-} from "./errors.js";
+import { RpcCannotBlockError, RpcError, RpcShutdownError, RpcWorkerGoneError, markRaisedOn } from "./errors.js";
 import { settleWith } from "./agent.js";
 import type { CallOptions, RequestHandler, RpcRequest, Transport } from "./transport.js";
 
@@ -374,7 +359,7 @@ class NatsTransport implements Transport {
       return;
     }
     if (reply[0]) this.#settle(id, true, reply[1]);
-    else this.#settle(id, false, markRaisedOn(decodeError(reply[1], reply[2]), call.peer));
+    else this.#settle(id, false, markRaisedOn(decodeReason(reply[1]), call.peer));
   }
 
   #onRequest(msg: Msg): void {
@@ -452,52 +437,13 @@ class NatsTransport implements Transport {
 }
 
 // The library's error classes, so that one thrown remotely arrives as itself.
-const LIBRARY_ERRORS: ReadonlyMap<string, new (...args: never[]) => Error> = new Map<string, new (...args: never[]) => Error>([
-  ["RpcShutdownError", RpcShutdownError],
-  ["RpcError", RpcError],
-  ["RpcTimeoutError", RpcTimeoutError],
-  ["RpcWorkerGoneError", RpcWorkerGoneError],
-  ["RpcCannotBlockError", RpcCannotBlockError],
-  ["FutureAlreadyCompletedError", FutureAlreadyCompletedError],
-  ["FutureNotCompletedError", FutureNotCompletedError],
-  ["DerivedFutureError", DerivedFutureError],
-  ["FutureTimeoutError", FutureTimeoutError],
-  ["BrokenFutureError", BrokenFutureError],
-  ["FutureError", FutureError],
-]);
-const MAX_CHAIN = 32;
-
-/** The nearest library class of each error along a `cause` chain (null where none). */
-function libraryClasses(error: unknown): (string | null)[] {
-  const out: (string | null)[] = [];
-  for (let e = error; isError(e) && out.length < MAX_CHAIN; e = (e as { cause?: unknown }).cause) {
-    let found: string | null = null;
-    for (let p: object | null = Object.getPrototypeOf(e) as object | null; p !== null && found === null; p = Object.getPrototypeOf(p) as object | null) {
-      for (const [name, ctor] of LIBRARY_ERRORS) if (ctor.prototype === p) found = name;
-    }
-    out.push(found);
-  }
-  return out;
-}
-
 /** A failed reply's bytes: the error as the error codec sends it; one that cannot be encoded becomes an RpcError saying so. */
 function encodeFailure(error: unknown): Uint8Array {
   try {
-    return encode([false, encodeReason(error), libraryClasses(error)]);
+    return encode([false, encodeReason(error)]);
   } catch (cause) {
     const replaced = new RpcError(`the error thrown by the remote function cannot be encoded (${String(cause)}): ${describeValue(error)}`);
-    return encode([false, encodeReason(replaced), libraryClasses(replaced)]);
+    return encode([false, encodeReason(replaced)]);
   }
 }
 
-function decodeError(wire: unknown, classes: readonly (string | null)[] = []): unknown {
-  const error = decodeReason(wire);
-  let e: unknown = error;
-  for (const name of classes) {
-    if (!isError(e)) break;
-    const ctor = name === null ? undefined : LIBRARY_ERRORS.get(name);
-    if (ctor !== undefined) Object.setPrototypeOf(e, ctor.prototype as object);
-    e = (e as { cause?: unknown }).cause;
-  }
-  return error;
-}
