@@ -28,6 +28,11 @@ import { describeValue } from "../describe.js";
 import { decode, encode } from "../threads/codecs/clone-codec.js";
 import { decodeReason, encodeReason } from "../threads/codecs/error-codec.js";
 import { atDeadline, type Bucket } from "./deadlines.js";
+
+/** Runs a deadline's own closure (the NATS transport keeps one per timed call). */
+const run = (expire: () => void): void => {
+  expire();
+};
 import { RpcCannotBlockError, RpcError, RpcShutdownError, RpcWorkerGoneError, markRaisedOn } from "./errors.js";
 import { settleWith } from "./agent.js";
 import type { CallOptions, RequestHandler, RpcRequest, Transport } from "./transport.js";
@@ -181,7 +186,7 @@ function checkMs(key: string, value: unknown): void {
 interface Pending {
   readonly future: Future;
   readonly peer: string;
-  bucket: Bucket | undefined;
+  bucket: Bucket<() => void> | undefined;
   expire: (() => void) | undefined;
   onAbort: (() => void) | undefined;
   signal: AbortSignal | undefined;
@@ -285,7 +290,7 @@ class NatsTransport implements Transport {
     if (options.timeoutMs !== undefined) {
       const expire = (): void => { this.#settle(id, false, options.timeoutError()); };
       call.expire = expire;
-      call.bucket = atDeadline(options.timeoutMs, expire);
+      call.bucket = atDeadline(options.timeoutMs, expire, run);
     }
     const signal = options.signal;
     if (signal !== undefined) {
