@@ -25,7 +25,7 @@ export function atDeadline<T>(timeoutMs: number, item: T, expire: (item: T) => v
   const key = Math.ceil((performance.now() + timeoutMs) / slice) * slice;
   let bucket = buckets.get(key);
   if (bucket === undefined) {
-    const fresh: Bucket<unknown> = (bucket = new Map());
+    const fresh: Bucket<unknown> = (bucket = new Map<unknown, (item: unknown) => void>());
     buckets.set(key, fresh);
     const timer = setTimeout(() => {
       buckets.delete(key);
