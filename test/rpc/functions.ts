@@ -69,7 +69,7 @@ export const functions = {
   forward: (to: string, a: number, b: number): Future<number> => self().rpcAsync(to, "add", [a, b]),
   forwardSync: (to: string, a: number, b: number): number => self().rpcSync(to, "add", [a, b]),
   // Added for the parity suite (torch's rpc_test.py).
-  nothing: (): undefined => undefined,
+  nothing: (): unknown => undefined,
   /** A chain of fire-and-forget hops around the group; the last hop's count comes back along it. */
   hop: (ttl: number): Future<number> | number => {
     if (ttl === 0) return 0;
