@@ -1,5 +1,5 @@
 // The functions every worker of the test groups exposes (threads and NATS alike).
-import { Future } from "../../src/index.js";
+import { Future, collectAll } from "../../src/index.js";
 import type { RRef, RpcAgent } from "../../src/rpc/index.js";
 
 let agent: RpcAgent<Functions> | undefined;
@@ -68,10 +68,54 @@ export const functions = {
   holders: (): unknown => (self() as unknown as { _holders(): unknown })._holders(),
   forward: (to: string, a: number, b: number): Future<number> => self().rpcAsync(to, "add", [a, b]),
   forwardSync: (to: string, a: number, b: number): number => self().rpcSync(to, "add", [a, b]),
+  // Added for the parity suite (torch's rpc_test.py).
+  nothing: (): unknown => undefined,
+  /** A chain of fire-and-forget hops around the group; the last hop's count comes back along it. */
+  hop: (ttl: number): Future<number> | number => {
+    if (ttl === 0) return 0;
+    return self().rpcAsync(nextWorker(), "hop", [ttl - 1]).continueWith((f) => f.value() + 1);
+  },
+  /** Passes an RRef on `hops` times around the group; the last receiver reads its value. */
+  rrefChain: (ref: RRef<number[]>, hops: number): Future<number[]> | number[] => {
+    if (hops === 0) return ref.isOwner() ? ref.localValue() : ref.toHereAsync();
+    return self().rpcAsync(nextWorker(), "rrefChain", [ref, hops - 1]);
+  },
+  addRRefs: (a: RRef<number>, b: RRef<number>): number =>
+    (a.isOwner() ? a.localValue() : a.toHere()) + (b.isOwner() ? b.localValue() : b.toHere()),
+  nestedRemote: (to: string, a: number, b: number): Future<number> => self().remote(to, "add", [a, b]).toHereAsync(),
+  addChained: (to: string, x: number, y: number, z: number): Future<number> =>
+    self().rpcAsync(to, "add", [x, y]).continueWith((f) => f.value() + z),
+  addChainedMulti: (to: string, x: number, num: number, step: number): Future<number> => {
+    let fut = self().rpcAsync(to, "add", [x, 0]);
+    for (let i = 0; i < num; i++) fut = fut.continueWith((f) => f.value() + step);
+    return fut;
+  },
+  addNested: (to: string, x: number, y: number, z: number): Future<number> =>
+    self().rpcAsync(to, "forward", [to, x, y]).continueWith((f) => f.value() + z),
+  addWithFutureCtor: (to: string, x: number, y: number, z: number): Future<number> => {
+    const out = new Future<number>();
+    self().rpcAsync(to, "add", [x, y]).addDoneCallback((f) => { out.setResult(f.value() + z); });
+    return out;
+  },
+  addMultiFanout: (to: string, x: number, num: number, step: number): Future<number> =>
+    collectAll(Array.from({ length: num }, () => self().rpcAsync(to, "add", [0, step]))).continueWith((all) =>
+      all.value().reduce((sum, f) => sum + f.value(), x),
+    ),
+  futureFail: (message: string): Future<never> => {
+    const fut = new Future<never>();
+    setTimeout(() => { fut.setException(new RangeError(message)); }, 1);
+    return fut;
+  },
   gc: (): number => {
     (globalThis as { gc?: () => void }).gc?.();
     return process.memoryUsage().heapUsed;
   },
 };
+
+/** The worker after this one in the group's order, skipping "main" (the test's own thread). */
+function nextWorker(): string {
+  const peers = self().workers.filter((w) => w !== "main");
+  return peers[(peers.indexOf(self().name) + 1) % peers.length] ?? self().name;
+}
 
 export type Functions = typeof functions;
