@@ -5,6 +5,7 @@ import { once } from "node:events";
 import { FutureTimeoutError, BrokenFutureError } from "../src/index.js";
 import { RpcShutdownError, RpcTimeoutError, RpcWorkerGoneError } from "../src/rpc/index.js";
 import { startThreadGroup } from "./rpc/thread-group.js";
+import { functions } from "./rpc/functions.js";
 
 /** How long a death may take to fail the calls in flight: the threads layer notices at once from the event loop. */
 const DEATH_BOUND_MS = 2_000;
@@ -133,6 +134,15 @@ describe("rpc over worker threads: shutdown", () => {
     assert.deepEqual(await Promise.all(calls), [1, 2]);
     for (const [code] of (await Promise.all(exits)) as [number][]) assert.equal(code, 0);
     assert.throws(() => g.agent.rpcAsync("worker1", "add", [1, 2]), RpcShutdownError);
+  });
+
+  it("graceful: waits for a fire-and-forget chain still travelling between the workers", async () => {
+    const g = await startThreadGroup(["worker1", "worker2", "worker3"]);
+    const before = functions.count();
+    // Each hop starts the next and returns at once, so every reply is back long before the chain ends.
+    assert.equal(await g.agent.rpcAsync("worker1", "hopForget", [30]), 30);
+    await g.close();
+    assert.equal(functions.count(), before + 2, "the chain's last hop reached main before the group closed");
   });
 
   it("not graceful: the calls in flight fail with RpcShutdownError", async () => {

@@ -89,6 +89,17 @@ export interface ShutdownOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+/** The longest pause between two rounds of the shutdown's termination check while a worker is busy. */
+const MAX_ROUND_PAUSE_MS = 20;
+/** A round of the termination check that met a worker which had already found the group quiet. */
+const CONCLUDED = "concluded";
+
+/** A worker's answer to a round of the shutdown's termination check. */
+interface CountReply {
+  readonly idle: boolean;
+  readonly activity: number;
+  readonly concluded: boolean;
+}
 
 /**
  * A value this worker owns for RRef holders. Requests about it travel on several channels (the
@@ -164,6 +175,10 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
   readonly #doneFrom = new Set<string>();
   #allDone: (() => void) | undefined;
   #state: "open" | "closing" | "closed" = "open";
+  /** Calls made and calls started serving, ever: the shutdown's termination check compares them. */
+  #activity = 0;
+  /** Whether this worker's graceful shutdown has found the whole group quiet. */
+  #concluded = false;
   #shutdown: Promise<void> | undefined;
   /** The values this worker owns through RRefs: id → value future, and holders → count. */
   readonly #owned = new Map<string, Owned>();
@@ -336,9 +351,11 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
    * Shuts this worker's part of the group down (torch's `shutdown`). Graceful
    * (the default): it waits until its own calls in flight have completed,
    * tells every other worker, waits until every other worker has done the
-   * same (a barrier: workers that went away count as done), and until it has
-   * answered every call made to it (and the calls those make onwards), then
-   * closes. Until then it keeps serving and calls still go out, so a worker
+   * same (a barrier: workers that went away count as done), and until no call
+   * is left anywhere in the group — served functions that call onwards, chains
+   * of fire-and-forget calls — then closes. Quiet means: every worker idle,
+   * with the same counts of calls made and served in two rounds of asking in a
+   * row (calls started later from a timer are the caller's own to await). Until then it keeps serving and calls still go out, so a worker
    * can call `shutdown()` right after `initRpc()`, as torch's workers do, and
    * serve until the group is done. Not graceful, or once `timeout` passes:
    * closes now, and the calls in flight fail with {@link RpcShutdownError}.
@@ -385,14 +402,65 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
       this.#allDone = resolve;
       this.#checkAllDone();
     });
-    // Functions still being served may call onwards (a reducer fetching its inputs): wait for both.
+    // Every worker has said it is done, but calls may still travel (a served function may call
+    // onwards, and that call onwards): wait until the whole group is quiet.
+    let previous: string | undefined;
+    for (let pause = 0; ; ) {
+      await this.#settleLocal();
+      const round = await this.#countRound();
+      if (round === CONCLUDED || (round !== undefined && round === previous)) break;
+      previous = round;
+      if (round === undefined) {
+        // Some worker is busy: ask again a little later, less often the longer it lasts.
+        pause = Math.min(Math.max(1, pause * 2), MAX_ROUND_PAUSE_MS);
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      } else {
+        pause = 0;
+      }
+    }
+    this.#concluded = true;
+  }
+
+  /** Waits until this worker makes no call and serves none from a worker still there. */
+  async #settleLocal(): Promise<void> {
     do {
+      await this.#settleOutgoing();
       await new Promise<void>((resolve) => {
         this.#incomingDrained = resolve;
         this.#checkDrained();
       });
-      await this.#settleOutgoing();
-    } while (this.#servingFromLivePeers());
+    } while (this.#outgoing.size > 0);
+  }
+
+  /**
+   * One round of the shutdown's termination check: every worker still there says whether it is
+   * idle, and how many calls it has made or started serving. `undefined` if one is busy (or did
+   * not answer), {@link CONCLUDED} if one has already found the group quiet, else the round's
+   * counts. Two rounds in a row with the same counts, all idle, mean the group was quiet between
+   * them: a worker that did anything in between would have counted it (the four-counter method).
+   */
+  async #countRound(): Promise<string | undefined> {
+    const peers = this.workers.filter((w) => w !== this.name && this.#transport.alive(w));
+    const replies = await Promise.allSettled(
+      peers.map((w) => this.#transport.call(w, { kind: "count" }, this.#callOptions(w, "shutdown", undefined))),
+    );
+    const counts: string[] = [];
+    const own = this.#countReply();
+    for (const [i, r] of [...replies.map((r, i) => [peers[i] ?? "", r] as const), [this.name, { status: "fulfilled", value: own }] as const]) {
+      if (r.status === "rejected") {
+        if (this.#transport.alive(i)) return undefined;
+        continue; // went away meanwhile: it counts as done
+      }
+      const c = r.value as CountReply;
+      if (c.concluded) return CONCLUDED;
+      if (!c.idle) return undefined;
+      counts.push(`${i}:${String(c.activity)}`);
+    }
+    return counts.join(" ");
+  }
+
+  #countReply(): CountReply {
+    return { idle: this.#outgoing.size === 0 && !this.#servingFromLivePeers(), activity: this.#activity, concluded: this.#concluded };
   }
 
   async #settleOutgoing(): Promise<void> {
@@ -476,7 +544,10 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
     }
     const request = build();
     if (to === this.name) return this.#callSelf(request, callOptions, sync);
-    if (sync) return this.#transport.callSync(to, request, callOptions);
+    if (sync) {
+      this.#activity++;
+      return this.#transport.callSync(to, request, callOptions);
+    }
     const fut = this.#transport.call(to, request, callOptions);
     this.#track(fut);
     return fut;
@@ -492,6 +563,7 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
   }
 
   #track(fut: Future): void {
+    this.#activity++;
     if (fut.done()) return;
     this.#outgoing.add(fut);
     fut.addDoneCallback(() => this.#outgoing.delete(fut));
@@ -652,6 +724,8 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
         this.#doneFrom.add(from);
         this.#checkAllDone();
         return undefined;
+      case "count":
+        return this.#countReply();
     }
   }
 
@@ -671,6 +745,7 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
 
   /** Runs a served function, counting it in flight until its result (maybe a Future or Promise) settles. */
   #running(from: string, run: () => unknown): unknown {
+    this.#activity++;
     this.#incoming.set(from, (this.#incoming.get(from) ?? 0) + 1);
     const finished = (): void => {
       const n = (this.#incoming.get(from) ?? 1) - 1;

@@ -16,7 +16,7 @@ import type { Future } from "../future.js";
  */
 export interface RpcRequest {
   /** What the request asks for: `"call"` a function, or an agent operation. */
-  readonly kind: "call" | "remote" | "fetch" | "addRef" | "release" | "done";
+  readonly kind: "call" | "remote" | "fetch" | "addRef" | "release" | "done" | "count";
   /** The registered function's name (`call`, `remote`). */
   readonly fn?: string;
   /** The arguments, RRefs replaced by their wire form ({@link RRefWire}). */

@@ -75,6 +75,11 @@ export const functions = {
     if (ttl === 0) return 0;
     return self().rpcAsync(nextWorker(), "hop", [ttl - 1]).continueWith((f) => f.value() + 1);
   },
+  /** A fire-and-forget chain: each hop starts the next and returns at once; the last one counts on main. */
+  hopForget: (ttl: number): number => {
+    void (ttl === 0 ? self().rpcAsync("main", "count", []) : self().rpcAsync(nextWorker(), "hopForget", [ttl - 1]));
+    return ttl;
+  },
   /** Passes an RRef on `hops` times around the group; the last receiver reads its value. */
   rrefChain: (ref: RRef<number[]>, hops: number): Future<number[]> | number[] => {
     if (hops === 0) return ref.isOwner() ? ref.localValue() : ref.toHereAsync();
