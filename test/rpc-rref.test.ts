@@ -69,6 +69,38 @@ describe("rpc over worker threads: RRefs", () => {
     assert.ok(heap - before < 8 * 1024 * 1024, `the owner's heap grew by ${((heap - before) / 1048576).toFixed(1)} MB`);
   });
 
+  it("an RRef in a result arrives as an RRef, from its owner or from a holder, at any depth", async () => {
+    const own = await g.agent.rpcAsync("worker1", "makeRef", ["worker1", 3, 5]); // worker1 owns it
+    assert.ok(own instanceof RRef);
+    assert.equal(own.owner(), "worker1");
+    assert.deepEqual(await own.toHereAsync(), [5, 5, 5]);
+    const third = g.agent.rpcSync("worker1", "makeRef", ["worker2", 2, 9]); // worker2 owns it
+    assert.ok(third instanceof RRef);
+    assert.equal(third.owner(), "worker2");
+    assert.deepEqual(third.toHere(), [9, 9]);
+    const deep = await g.agent.rpcAsync("worker2", "makeRefs", ["worker1"]);
+    assert.equal(deep.label, "two");
+    assert.deepEqual(await deep.refs[0].toHereAsync(), [1, 1]);
+    assert.deepEqual(await deep.refs[1].inner.toHereAsync(), [2, 2, 2]);
+    // Handed back by a worker that only held it (through a Future), to the owner's own main thread.
+    const ref = g.agent.remote("worker2", "array", [2, 4]);
+    const back = await g.agent.rpcAsync("worker1", "giveBack", [ref]);
+    assert.ok(back instanceof RRef);
+    assert.deepEqual(await back.toHereAsync(), [4, 4]);
+    // A remote() whose value is itself an RRef: fetching it gives the inner RRef.
+    const outer = g.agent.remote("worker1", "makeRef", ["worker2", 1, 8]);
+    const inner = await outer.toHereAsync();
+    assert.ok(inner instanceof RRef);
+    assert.deepEqual(await inner.toHereAsync(), [8]);
+    for (const r of [own, third, deep.refs[0], deep.refs[1].inner, ref, back, outer, inner]) r.release();
+    // Every count reaches zero once the workers' own copies are collected.
+    await until(async () => {
+      await g.agent.rpcAsync("worker1", "gc", []);
+      await g.agent.rpcAsync("worker2", "gc", []);
+      return (await g.agent.rpcAsync("worker1", "owned", [])) === 0 && (await g.agent.rpcAsync("worker2", "owned", [])) === 0;
+    }, 10_000);
+  });
+
   it("a typed proxy calls by name and is never thenable", async () => {
     const w1 = g.agent.proxy("worker1");
     assert.equal(await w1.add(2, 2), 4);

@@ -25,6 +25,22 @@ describe("rpc over worker threads: calls", () => {
     assert.equal(g.agent.rpcSync("worker1", "whoami", []), "worker1");
   });
 
+  it("neither rpcSync nor rpcAsync keeps anything per call once it has returned", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    assert.ok(gc, "run with --expose-gc");
+    const heap = (): number => {
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    for (let i = 0; i < 2_000; i++) g.agent.rpcSync("worker1", "add", [i, 1]); // warm up
+    const start = heap();
+    for (let i = 0; i < 100_000; i++) g.agent.rpcSync("worker1", "add", [i, 1]);
+    for (let i = 0; i < 50_000; i++) await g.agent.rpcAsync("worker2", "add", [i, 1]);
+    const grown = heap() - start;
+    // 150,000 calls: a few bytes kept per call would show as megabytes.
+    assert.ok(grown < 3 * 1024 * 1024, `the heap grew by ${(grown / 1048576).toFixed(1)} MB over 150,000 calls`);
+  });
+
   it("the future's wait() blocks until the worker replies", () => {
     const fut = g.agent.rpcAsync("worker1", "later", [20, 7]);
     assert.equal(fut.done(), false);

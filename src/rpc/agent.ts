@@ -94,6 +94,12 @@ const MAX_ROUND_PAUSE_MS = 20;
 /** A round of the termination check that met a worker which had already found the group quiet. */
 const CONCLUDED = "concluded";
 
+/** A reply that holds RRefs, marked so that the caller walks only such replies to revive them. */
+interface ReplyWire {
+  readonly torchFuturesReply: 1;
+  readonly value: unknown;
+}
+
 /** A worker's answer to a round of the shutdown's termination check. */
 interface CountReply {
   readonly idle: boolean;
@@ -235,7 +241,8 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
    * @param to - the worker's name (`this.workers`); its own name calls locally.
    * @param fn - the name of a function the worker registered.
    * @param args - the arguments, sent by structured clone; RRefs among them (at
-   * any depth of plain arrays and objects) arrive as RRefs.
+   * any depth of plain arrays and objects) arrive as RRefs, and so do RRefs in
+   * the result (the receiver becomes a holder, counted before the reply goes).
    * @throws {@link RpcError} for an unknown worker; {@link RpcShutdownError}
    * after shutdown; TypeError for arguments that are not an array, a bad
    * option, or values that cannot be sent — in each case nothing was sent.
@@ -508,6 +515,7 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
       timeoutError: () => new RpcTimeoutError(to, fn, timeoutMs),
       transfer: options?.transfer,
       signal: options?.signal,
+      decode: this.#decodeReply,
     };
   }
 
@@ -606,6 +614,30 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
     return value;
   }
 
+  /**
+   * A result on its way back to `to`: RRefs in it (at any depth of plain arrays and objects) become
+   * their wire form, with a count taken for `to`, inside a {@link ReplyWire}; anything else as it is.
+   */
+  #encodeReply(result: unknown, to: string): unknown {
+    if (to === this.name) return result; // a call to itself gets the RRef objects themselves
+    if (result instanceof Future) return result.continueWith((f) => this.#wrapReply(f.value(), to));
+    if (isThenable(result)) return Promise.resolve(result).then((v) => this.#wrapReply(v, to));
+    return this.#wrapReply(result, to);
+  }
+
+  #wrapReply(value: unknown, to: string): unknown {
+    if (typeof value !== "object" || value === null) return value;
+    this.#sendingTo = to;
+    const encoded = this.#encodeValue(value, 0);
+    return encoded === value ? value : ({ torchFuturesReply: 1, value: encoded } satisfies ReplyWire);
+  }
+
+  /** A reply as it arrives: RRefs come back to life; only replies that hold some are walked. */
+  readonly #decodeReply = (value: unknown): unknown =>
+    typeof value === "object" && value !== null && (value as Partial<ReplyWire>).torchFuturesReply === 1
+      ? this.#decodeValue((value as ReplyWire).value, 0)
+      : value;
+
   #decodeValue(value: unknown, depth: number): unknown {
     if (typeof value !== "object" || value === null || depth > 32) return value;
     if (isRRefWire(value)) return this.#adoptRRef(value);
@@ -700,7 +732,7 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
   #serve(request: RpcRequest, from: string): unknown {
     switch (request.kind) {
       case "call":
-        return this.#running(from, () => this.#invoke(request));
+        return this.#running(from, () => this.#encodeReply(this.#invoke(request), from));
       case "remote": {
         // The value stays here, failed if the function is unknown or threw: toHere() reports it.
         const id = request.rref ?? "";
@@ -712,7 +744,7 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
       }
       case "fetch": {
         // Before the creator's `remote` has arrived, the value is pending: the reply waits for it.
-        return this.#ownedEntry(request.rref ?? "").value;
+        return this.#encodeReply(this.#ownedEntry(request.rref ?? "").value, from);
       }
       case "addRef":
         this.#countHolder(request.rref ?? "", request.holder ?? from, 1);

@@ -190,6 +190,7 @@ interface Pending {
   expire: (() => void) | undefined;
   onAbort: (() => void) | undefined;
   signal: AbortSignal | undefined;
+  readonly decode: ((value: unknown) => unknown) | undefined;
 }
 
 class NatsTransport implements Transport {
@@ -285,7 +286,7 @@ class NatsTransport implements Transport {
       return future;
     }
     const id = this.#nextId++;
-    const call: Pending = { future, peer: to, bucket: undefined, expire: undefined, onAbort: undefined, signal: undefined };
+    const call: Pending = { future, peer: to, bucket: undefined, expire: undefined, onAbort: undefined, signal: undefined, decode: options.decode };
     this.#pending.set(id, call);
     if (options.timeoutMs !== undefined) {
       const expire = (): void => { this.#settle(id, false, options.timeoutError()); };
@@ -363,7 +364,7 @@ class NatsTransport implements Transport {
       this.#settle(id, false, new RpcError(`the reply of rpc worker "${call.peer}" could not be decoded: ${String(error)}`, { cause: error }));
       return;
     }
-    if (reply[0]) this.#settle(id, true, reply[1]);
+    if (reply[0]) this.#settle(id, true, call.decode === undefined ? reply[1] : call.decode(reply[1]));
     else this.#settle(id, false, markRaisedOn(decodeReason(reply[1]), call.peer));
   }
 

@@ -287,19 +287,21 @@ class ThreadsTransport implements Transport {
     const reply = new Future<unknown>();
     this.#send(p, slot, reply, request, options);
     try {
-      return reply.wait(options.timeoutMs);
+      reply.wait(options.timeoutMs);
     } catch (error) {
       if (error instanceof FutureTimeoutError && !reply.done()) {
         try {
           reply.setException(options.timeoutError());
         } catch (late) {
           if (!(late instanceof FutureAlreadyCompletedError)) throw late;
-          return this.#unwrap(p, reply);
+          return this.#unwrap(p, reply, options);
         }
+        p.pending.delete(reply);
         throw options.timeoutError();
       }
-      return this.#unwrap(p, reply);
     }
+    // Through #unwrap on success too: it lets go of the reply and revives RRefs in it.
+    return this.#unwrap(p, reply, options);
   }
 
   async close(error: Error): Promise<void> {
@@ -384,15 +386,16 @@ class ThreadsTransport implements Transport {
     }
     return reply.continueWith((f) => {
       bucket?.delete(f);
-      return this.#unwrap(p, f);
+      return this.#unwrap(p, f, options);
     });
   }
 
   /** A completed reply's value; its error marked with the worker, or typed if the link broke. */
-  #unwrap(p: Peer, reply: Future): unknown {
+  #unwrap(p: Peer, reply: Future, options: CallOptions): unknown {
     p.pending.delete(reply);
     try {
-      return reply.value();
+      const value = reply.value();
+      return options.decode === undefined ? value : options.decode(value);
     } catch (error) {
       if (this.#closed || (failedHere.has(reply) && failedHere.get(reply) === error)) throw error;
       if (error instanceof BrokenFutureError && (p.gone || p.out.closed)) throw this.#goneFrom(p, error);

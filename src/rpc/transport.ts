@@ -50,6 +50,8 @@ export interface CallOptions {
   readonly transfer?: readonly Transferable[] | undefined;
   /** Fails the call with the signal's reason when it aborts; a later reply is dropped. */
   readonly signal?: AbortSignal | undefined;
+  /** Maps a reply's value (as it arrived) to the value the call's future completes with. */
+  readonly decode?: ((value: unknown) => unknown) | undefined;
 }
 
 /**

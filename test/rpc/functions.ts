@@ -80,6 +80,19 @@ export const functions = {
     void (ttl === 0 ? self().rpcAsync("main", "count", []) : self().rpcAsync(nextWorker(), "hopForget", [ttl - 1]));
     return ttl;
   },
+  /** An RRef to an array made on `owner` (this worker or another), given back as the result. */
+  makeRef: (owner: string, n: number, fill: number): RRef<number[]> => self().remote(owner, "array", [n, fill]),
+  /** RRefs deep inside a result, next to plain values. */
+  makeRefs: (owner: string): { label: string; refs: [RRef<number[]>, { inner: RRef<number[]> }] } => ({
+    label: "two",
+    refs: [self().remote(owner, "array", [2, 1]), { inner: self().remote(owner, "array", [3, 2]) }],
+  }),
+  /** An RRef this worker got as an argument, handed back (as a Future's value). */
+  giveBack: (ref: RRef<number[]>): Future<RRef<number[]>> => {
+    const out = new Future<RRef<number[]>>();
+    setTimeout(() => { out.setResult(ref); }, 1);
+    return out;
+  },
   /** Passes an RRef on `hops` times around the group; the last receiver reads its value. */
   rrefChain: (ref: RRef<number[]>, hops: number): Future<number[]> | number[] => {
     if (hops === 0) return ref.isOwner() ? ref.localValue() : ref.toHereAsync();
