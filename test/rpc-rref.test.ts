@@ -2,6 +2,7 @@
 // counted, and freed once no holder is left.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { Future } from "../src/index.js";
 import { RRef, RpcError } from "../src/rpc/index.js";
 import { startThreadGroup, type ThreadGroup } from "./rpc/thread-group.js";
 
@@ -99,6 +100,64 @@ describe("rpc over worker threads: RRefs", () => {
       await g.agent.rpcAsync("worker2", "gc", []);
       return (await g.agent.rpcAsync("worker1", "owned", [])) === 0 && (await g.agent.rpcAsync("worker2", "owned", [])) === 0;
     }, 10_000);
+  });
+
+  it("rpcSync(), rpcAsync() and remote() of an RRef call its value's methods on the owner, on the value itself", async () => {
+    const ref = g.agent.remote("worker1", "counter", [10]);
+    assert.equal(ref.rpcSync().inc(5), 15);
+    const fut = ref.rpcAsync().inc(1);
+    assert.ok(fut instanceof Future);
+    assert.equal(await fut, 16);
+    assert.equal(await ref.rpcAsync().incLater(5, 2), 18); // a Promise's value
+    assert.equal(ref.rpcSync().incFuture(2), 20); // a Future's value
+    const snap = ref.remote().snapshot(); // stays on worker1
+    assert.ok(snap instanceof RRef);
+    assert.equal(snap.owner(), "worker1");
+    assert.deepEqual(await snap.toHereAsync(), [20, 20]);
+    // The state changed on the owner: every call reached the same object.
+    assert.equal(ref.rpcSync().get(), 20);
+    // An RRef argument of a method call arrives as an RRef (here fetched from worker2).
+    const arr = g.agent.remote("worker2", "array", [3, 0]);
+    assert.equal(await ref.rpcAsync({ timeout: 5_000 }).addFrom(arr), 23);
+    // From another worker holding the RRef: worker2 calls a method through it.
+    assert.equal(await g.agent.rpcAsync("worker2", "incThrough", [ref, 7]), 30);
+    for (const r of [ref, snap, arr]) r.release();
+  });
+
+  it("a method call made before the value exists waits for it; errors come back as themselves", async () => {
+    const ref = g.agent.remote("worker1", "counterLater", [30, 1]);
+    assert.equal(await ref.rpcAsync().inc(1), 2);
+    assert.throws(() => ref.rpcSync().fail("bad step"), (e: unknown) => e instanceof RangeError && e.message === "bad step");
+    const failed = g.agent.remote("worker1", "fail", ["never made"]);
+    const failedMethods = failed.rpcAsync() as unknown as Record<string, () => Future>;
+    await assert.rejects(Promise.resolve(failedMethods.get?.()), (e: unknown) => e instanceof TypeError && e.message === "never made");
+    ref.release();
+    failed.release();
+  });
+
+  it("a name that is not a method of the value is an RpcError that names it; the stand-ins are never thenable", async () => {
+    const ref = g.agent.remote("worker1", "counter", [0]);
+    // Typed: only the value's methods, each with its own arguments and result.
+    // @ts-expect-error -- not a method of Counter
+    assert.equal(typeof ref.rpcAsync().missing, "function");
+    // @ts-expect-error -- n is a field, not a method
+    assert.equal(typeof ref.rpcSync().n, "function");
+    const typed: Future<number> = ref.rpcAsync().inc(0);
+    assert.equal(await typed, 0);
+    const untyped = ref.rpcAsync() as unknown as Record<string, (...a: unknown[]) => Future>;
+    for (const name of ["missing", "n", "constructor", "__proto__", "hasOwnProperty"]) {
+      await assert.rejects(Promise.resolve(untyped[name]?.()), (e: unknown) => {
+        assert.ok(e instanceof RpcError, `${name}: ${String(e)}`);
+        assert.match(e.message, new RegExp(`no method "${name}"`));
+        return true;
+      });
+    }
+    assert.equal((ref.rpcAsync() as { then?: unknown }).then, undefined);
+    const methods = ref.rpcSync();
+    assert.equal(await Promise.resolve(methods), methods); // awaiting it calls nothing
+    assert.equal(ref.rpcSync().get(), 0, "the group goes on");
+    ref.release();
+    assert.throws(() => ref.rpcAsync(), TypeError); // released: no more calls through it
   });
 
   it("a typed proxy calls by name and is never thenable", async () => {

@@ -303,9 +303,14 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
    * ```
    */
   remote<K extends RpcFunctionName<F>>(to: string, fn: K, args: Parameters<F[K]>, options?: RpcCallOptions): RRef<RpcResult<F[K]>> {
+    return this.#remote(to, fn, args, options, undefined) as RRef<RpcResult<F[K]>>;
+  }
+
+  /** `remote()`, of a registered function or (`self`, an RRef id owned by `to`) of a method of that RRef's value. */
+  #remote(to: string, fn: string, args: unknown, options: RpcCallOptions | undefined, self: string | undefined): RRef<unknown> {
     const id = `${this.name}#${this.#nextId++}`;
-    this.#call(to, fn, options, false, () => ({ kind: "remote", fn, args: this.#encodeArgs("remote", args, to), rref: id }), "remote");
-    return this.#adoptRRef<RpcResult<F[K]>>({ torchFuturesRRef: 1, owner: to, id });
+    this.#call(to, fn, options, false, () => ({ kind: "remote", fn, ...(self === undefined ? {} : { self }), args: this.#encodeArgs("remote", args, to), rref: id }), "remote");
+    return this.#adoptRRef({ torchFuturesRRef: 1, owner: to, id });
   }
 
   /**
@@ -671,6 +676,12 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
             : this.#call(wire.owner, "toHere", timeout === undefined ? undefined : { timeout }, sync, () => ({ kind: "fetch", rref: wire.id }), "toHere");
         return fetched;
       },
+      callMethod: (mode, method, args, options) => {
+        if (mode === "remote") return this.#remote(wire.owner, method, args, options, wire.id);
+        const sync = mode === "sync";
+        const name = sync ? "rpcSync" : "rpcAsync";
+        return this.#call(wire.owner, method, options, sync, () => ({ kind: "call", fn: method, self: wire.id, args: this.#encodeArgs(name, args, wire.owner) }), name);
+      },
       release: () => {
         this.#released.unregister(ref);
         this.#release(wire.owner, wire.id);
@@ -764,6 +775,13 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
   /** Calls the registered function a request names, with its arguments decoded. */
   #invoke(request: RpcRequest): unknown {
     const name = request.fn ?? "";
+    if (request.self !== undefined) {
+      const id = request.self;
+      const value = this.#ownedEntry(id).value;
+      const args = (request.args ?? []).map((a) => this.#decodeValue(a, 0));
+      // Before the value's own remote() has run here, the call waits for it (as a fetch does).
+      return value.done() ? callMethod(value.value(), name, args, this.name, id) : value.then((v) => callMethod(v, name, args, this.name, id));
+    }
     const fn = Object.hasOwn(this.#functions, name) ? this.#functions[name] : undefined;
     if (fn === undefined) {
       throw new RpcError(
@@ -797,6 +815,16 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
     else finished();
     return result;
   }
+}
+
+/** Calls method `name` of an RRef's value on its owner; a name that is no method of it is an RpcError. */
+function callMethod(target: unknown, name: string, args: unknown[], owner: string, id: string): unknown {
+  // Object.prototype's members (constructor, __proto__, toString...) are not the value's methods to call remotely.
+  const method = target === null || target === undefined || name in Object.prototype ? undefined : (target as Record<string, unknown>)[name];
+  if (typeof method !== "function") {
+    throw new RpcError(`The value of RRef "${id}" on rpc worker "${owner}" (${describeValue(target)}) has no method "${name}"; call one of its own methods.`);
+  }
+  return Reflect.apply(method, target, args) as unknown;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -30,7 +30,7 @@ export {
   type RpcResult,
   type ShutdownOptions,
 } from "./agent.js";
-export { RRef } from "./rref.js";
+export { RRef, type RRefCallMode, type RRefMethods } from "./rref.js";
 export { RpcCannotBlockError, RpcError, RpcShutdownError, RpcTimeoutError, RpcWorkerGoneError, raisedOn } from "./errors.js";
 export { createThreadGroup, isRpcGroupHandle, threadsTransport, type RpcGroupHandle } from "./threads.js";
 export type { CallOptions, RequestHandler, RpcRequest, RRefWire, Transport } from "./transport.js";

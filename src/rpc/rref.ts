@@ -6,6 +6,7 @@
  * @module
  */
 import type { Future } from "../future.js";
+import type { RpcCallOptions } from "./agent.js";
 import type { RRefWire } from "./transport.js";
 
 /** What an RRef asks of the agent that made it. @internal */
@@ -13,8 +14,42 @@ export interface RRefAgent {
   isOwner(): boolean;
   localValue(): unknown;
   fetch(sync: boolean, timeout: number | undefined): unknown;
+  callMethod(mode: RRefCallMode, method: string, args: unknown[], options: RpcCallOptions | undefined): unknown;
   release(): void;
 }
+
+/** How a method of an RRef's value is called on its owner: blocking, as a future, or as a new RRef. @internal */
+export type RRefCallMode = "sync" | "async" | "remote";
+
+/** What a method's call gives back: its return value, awaited (a `Future` or Promise it returns is waited for). */
+type Settled<R> = R extends Future<infer U> ? U : Awaited<R>;
+
+/** The names of the methods of `T` (`then` left out: the stand-ins are never thenable). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any method type
+type MethodName<T> = Exclude<Extract<{ [K in keyof T]: T[K] extends (...args: any[]) => unknown ? K : never }[keyof T], string>, "then">;
+
+/**
+ * A typed stand-in for the value of an RRef, whose methods run on its owner
+ * (torch's `rref.rpc_sync()`, `rref.rpc_async()`, `rref.remote()`): with
+ * `Mode` `"sync"` each returns the method's result, `"async"` a `Future` of
+ * it, `"remote"` an {@link RRef} to it, kept on the owner.
+ *
+ * @typeParam T - the type of the RRef's value.
+ * @typeParam Mode - how each call gives back its result.
+ *
+ * @example
+ * ```ts
+ * import type { RRef, RRefMethods } from "torch-futures/rpc";
+ * declare const ref: RRef<Map<string, number>>;
+ * const methods: RRefMethods<Map<string, number>, "async"> = ref.rpcAsync();
+ * const size = await methods.has("a"); // Map.prototype.has ran on the owner
+ * ```
+ */
+export type RRefMethods<T, Mode extends RRefCallMode> = {
+  readonly [K in MethodName<T>]: T[K] extends (...args: infer A) => infer R
+    ? (...args: A) => Mode extends "sync" ? Settled<R> : Mode extends "async" ? Future<Settled<R>> : RRef<Settled<R>>
+    : never;
+};
 
 const internals = new WeakMap<RRef<unknown>, { owner: string; id: string; agent: RRefAgent; released: boolean }>();
 
@@ -133,6 +168,60 @@ export class RRef<T> {
   }
 
   /**
+   * A stand-in whose methods run on the owner, on the value itself, each
+   * blocking until its result (torch's `rref.rpc_sync().method(...)`). Blocks
+   * where `rpcSync` can; elsewhere each call throws `RpcCannotBlockError`.
+   * A call made before the value exists waits for it.
+   *
+   * @param options - timeout and signal of each call, as for `rpcSync`.
+   *
+   * @example
+   * ```ts
+   * import { type RRef } from "torch-futures/rpc";
+   * declare const ref: RRef<{ step(lr: number): number }>;
+   * const loss = ref.rpcSync().step(0.1); // ran on the owner, on its object
+   * ```
+   */
+  rpcSync(options?: RpcCallOptions): RRefMethods<T, "sync"> {
+    return methods(this, "sync", options);
+  }
+
+  /**
+   * A stand-in whose methods run on the owner, on the value itself, each
+   * returning a `Future` of its result at once (torch's `rref.rpc_async()`).
+   *
+   * @param options - timeout and signal of each call, as for `rpcAsync`.
+   *
+   * @example
+   * ```ts
+   * import { type RRef } from "torch-futures/rpc";
+   * declare const ref: RRef<{ step(lr: number): number }>;
+   * const loss = await ref.rpcAsync().step(0.1);
+   * ```
+   */
+  rpcAsync(options?: RpcCallOptions): RRefMethods<T, "async"> {
+    return methods(this, "async", options);
+  }
+
+  /**
+   * A stand-in whose methods run on the owner, on the value itself, each
+   * returning at once an `RRef` to its result, which stays on the owner
+   * (torch's `rref.remote()`).
+   *
+   * @param options - timeout and signal of each call, as for `remote`.
+   *
+   * @example
+   * ```ts
+   * import { type RRef } from "torch-futures/rpc";
+   * declare const ref: RRef<{ params(): Float64Array }>;
+   * const params = ref.remote().params(); // an RRef<Float64Array>, on the same owner
+   * ```
+   */
+  remote(options?: RpcCallOptions): RRefMethods<T, "remote"> {
+    return methods(this, "remote", options);
+  }
+
+  /**
    * Lets go of the value now instead of when this object is garbage-collected;
    * the owner frees it once no holder is left. Calling it again does nothing;
    * the RRef cannot be fetched or sent afterwards.
@@ -178,6 +267,18 @@ function live<T>(ref: RRef<T>, method: string): { owner: string; id: string; age
   const state = inside(ref);
   if (state.released) throw new TypeError(`${method}() on an RRef after release(): it no longer refers to a value.`);
   return state;
+}
+
+function methods<T, Mode extends RRefCallMode>(ref: RRef<T>, mode: Mode, options: RpcCallOptions | undefined): RRefMethods<T, Mode> {
+  const method = mode === "sync" ? "rpcSync" : mode === "async" ? "rpcAsync" : "remote";
+  live(ref, method);
+  return new Proxy(Object.create(null) as object, {
+    get: (_target, key) => {
+      // Not thenable: `await ref.rpcAsync()` gives the stand-in and calls nothing.
+      if (typeof key !== "string" || key === "then") return undefined;
+      return (...args: unknown[]) => live(ref, `${method}().${key}`).agent.callMethod(mode, key, args, options);
+    },
+  }) as RRefMethods<T, Mode>;
 }
 
 /** The owner and id of an RRef, for sending it. @internal */

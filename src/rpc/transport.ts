@@ -21,6 +21,8 @@ export interface RpcRequest {
   readonly fn?: string;
   /** The arguments, RRefs replaced by their wire form ({@link RRefWire}). */
   readonly args?: readonly unknown[];
+  /** `call`, `remote`: the id of an RRef owned here whose value's method `fn` is (torch's `rref.rpc_async().fn()`). */
+  readonly self?: string;
   /** The RRef the request is about (`remote`: the id to store under; `fetch`, `addRef`, `release`). */
   readonly rref?: string;
   /** `addRef`: the worker that becomes a holder (the one the sender passes the RRef to). */

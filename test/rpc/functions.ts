@@ -15,7 +15,42 @@ function self(): RpcAgent<Functions> {
   return agent;
 }
 
+/** A value with methods and state, kept on its owner behind an RRef. */
+export class Counter {
+  n: number;
+  constructor(n: number) {
+    this.n = n;
+  }
+  inc(by = 1): number {
+    return (this.n += by);
+  }
+  get(): number {
+    return this.n;
+  }
+  incLater(ms: number, by: number): Promise<number> {
+    return new Promise((resolve) => setTimeout(() => { resolve(this.inc(by)); }, ms));
+  }
+  incFuture(by: number): Future<number> {
+    const out = new Future<number>();
+    setTimeout(() => { out.setResult(this.inc(by)); }, 1);
+    return out;
+  }
+  fail(message: string): never {
+    throw new RangeError(message);
+  }
+  snapshot(): number[] {
+    return [this.n, this.n];
+  }
+  /** Adds the value an RRef argument refers to. */
+  addFrom(ref: RRef<number[]>): number {
+    return this.inc((ref.isOwner() ? ref.localValue() : ref.toHere()).length);
+  }
+}
+
 export const functions = {
+  counter: (start: number): Counter => new Counter(start),
+  counterLater: (ms: number, start: number): Promise<Counter> =>
+    new Promise((resolve) => setTimeout(() => { resolve(new Counter(start)); }, ms)),
   add: (a: number, b: number): number => a + b,
   echo: <T>(value: T): T => value,
   whoami: (): string => self().name,
@@ -80,6 +115,8 @@ export const functions = {
     void (ttl === 0 ? self().rpcAsync("main", "count", []) : self().rpcAsync(nextWorker(), "hopForget", [ttl - 1]));
     return ttl;
   },
+  /** Calls a method of an RRef's value through the RRef, from whichever worker holds it. */
+  incThrough: (ref: RRef<Counter>, by: number): Future<number> => ref.rpcAsync().inc(by),
   /** An RRef to an array made on `owner` (this worker or another), given back as the result. */
   makeRef: (owner: string, n: number, fill: number): RRef<number[]> => self().remote(owner, "array", [n, fill]),
   /** RRefs deep inside a result, next to plain values. */
