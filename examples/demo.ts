@@ -7,6 +7,7 @@ import * as collectAll from "./collect-all.js";
 import * as waitAll from "./wait-all.js";
 import * as workerWait from "./worker-wait.js";
 import * as rpcWordCount from "./rpc-word-count.js";
+import * as rpcParameterServer from "./rpc-parameter-server.js";
 import * as waitAny from "./wait-any.js";
 
 const examples: [string, () => Promise<void> | void][] = [
@@ -19,6 +20,8 @@ const examples: [string, () => Promise<void> | void][] = [
   ["collectAny, asCompleted, withTimeout, waitForAsync: waiting on many calls", waitAny.main],
   ["torch.distributed.rpc → torch-futures/rpc: a map-reduce with remote() and RRefs, workers as threads", rpcWordCount.main],
   ["the same program, its workers separate processes over NATS (a nats-server on loopback)", rpcWordCount.mainNats],
+  ["a parameter server: trainers update a model through an RRef's methods (ref.rpcAsync().apply(...)), threads", rpcParameterServer.main],
+  ["the same parameter server over NATS, its trainers processes", rpcParameterServer.mainNats],
 ];
 
 for (const [title, main] of examples) {

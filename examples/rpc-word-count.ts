@@ -10,21 +10,8 @@
 //   future: 4
 //   futures: 3
 //   mappers still hold 0 counts
-import { fork } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { Worker, isMainThread, workerData } from "node:worker_threads";
-import {
-  createThreadGroup,
-  initRpc,
-  isRpcGroupHandle,
-  threadsTransport,
-  type RRef,
-  type RpcAgent,
-  type Transport,
-} from "../src/rpc/index.js";
-import { natsTransport } from "../src/rpc/nats.js";
-import { startNatsServer } from "../test/support/nats-server.js";
-import { runIfMain } from "./main.js";
+import { initRpc, type RRef, type RpcAgent, type Transport } from "../src/rpc/index.js";
+import { launch, withNats, withThreads } from "./rpc-launch.js";
 
 const TEXT = [
   "the future is a handle and the callbacks run when the future completes",
@@ -32,7 +19,6 @@ const TEXT = [
   "the rpc returns futures the threads complete the futures",
 ];
 const WORKERS = ["main", "mapper1", "mapper2", "reducer"];
-const THIS_FILE = fileURLToPath(import.meta.url);
 
 type Counts = Map<string, number>;
 let self: RpcAgent<Functions> | undefined;
@@ -91,50 +77,14 @@ async function drive(transport: Transport): Promise<void> {
   await agent.shutdown();
 }
 
-/** Workers as threads of this process. */
-async function withThreads(): Promise<void> {
-  const group = createThreadGroup(WORKERS);
-  const exits = WORKERS.slice(1).map((name) => {
-    const h = group[name];
-    if (h === undefined) throw new Error(`no handle for ${name}`);
-    const w = new Worker(THIS_FILE, { workerData: h, transferList: h.transferList });
-    return new Promise<void>((resolve) => w.once("exit", () => { resolve(); }));
-  });
-  const mine = group["main"];
-  if (mine === undefined) throw new Error("no handle for main");
-  await drive(await threadsTransport(mine));
-  await Promise.all(exits);
-}
-
-/** Workers as processes, over a NATS server on loopback. */
-async function withNats(): Promise<void> {
-  const server = await startNatsServer();
-  try {
-    const exits = WORKERS.slice(1).map((name) => {
-      const child = fork(THIS_FILE, ["--nats-worker", name, server.url], { stdio: "inherit" });
-      return new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
-    });
-    await drive(await natsTransport({ servers: server.url, name: "main", workers: WORKERS }));
-    await Promise.all(exits);
-  } finally {
-    await server.stop();
-  }
-}
+const example = { url: import.meta.url, workers: WORKERS, drive, serve };
 
 export async function main(): Promise<void> {
-  await withThreads();
+  await withThreads(example);
 }
 
 export async function mainNats(): Promise<void> {
-  await withNats();
+  await withNats(example);
 }
 
-const natsWorker = process.argv.indexOf("--nats-worker");
-if (natsWorker >= 0) {
-  const [name, url] = process.argv.slice(natsWorker + 1);
-  await serve(await natsTransport({ servers: url ?? "", name: name ?? "", workers: WORKERS }));
-} else if (!isMainThread && isRpcGroupHandle(workerData)) {
-  await serve(await threadsTransport(workerData));
-} else {
-  runIfMain(import.meta.url, process.argv.includes("--nats") ? mainNats : main);
-}
+await launch(example);

@@ -22,6 +22,7 @@ const expected: Record<string, string[]> = {
     "FIRST_EXCEPTION: 1 done, 1 pending",
   ],
   "rpc-word-count": ["the: 7", "a: 5", "future: 4", "futures: 3", "mappers still hold 0 counts"],
+  "rpc-parameter-server": ["trainers made 400 updates", "learned y = 3.00·x + 2.00"],
 };
 
 function run(name: string, args: string[] = []): string[] {
@@ -39,15 +40,19 @@ describe("examples", () => {
     });
   }
 
-  it("rpc-word-count --nats prints the same, its workers processes over NATS", () => {
-    assert.deepEqual(run("rpc-word-count", ["--nats"]), expected["rpc-word-count"]);
-  });
+  for (const name of ["rpc-word-count", "rpc-parameter-server"]) {
+    it(`${name} --nats prints the same, its workers processes over NATS`, () => {
+      assert.deepEqual(run(name, ["--nats"]), expected[name]);
+    });
+  }
 
   it("the demo runs every example in turn", () => {
     const output = run("demo");
     const all = Object.values(expected).flat();
-    // The word count runs twice: over threads, then over NATS.
-    const demo = [...all, ...(expected["rpc-word-count"] ?? [])];
+    // The RPC examples run twice: over threads, then over NATS.
+    const twice = (name: string): string[] => [...(expected[name] ?? []), ...(expected[name] ?? [])];
+    const rpc = new Set(["rpc-word-count", "rpc-parameter-server"]);
+    const demo = [...Object.entries(expected).filter(([n]) => !rpc.has(n)).flatMap(([, l]) => l), ...twice("rpc-word-count"), ...twice("rpc-parameter-server")];
     assert.deepEqual(output.filter((line) => all.includes(line)), demo);
   });
 });
