@@ -8,7 +8,7 @@ import { accessSync, constants } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
-import { connect, type NatsConnection } from "nats";
+import { connect } from "nats";
 import { Future } from "../src/index.js";
 import { initRpc, RpcWorkerGoneError, type RpcAgent } from "../src/rpc/index.js";
 import { natsTransport } from "../src/rpc/nats.js";
@@ -21,8 +21,14 @@ const HEARTBEAT_MS = 100;
 const DEAD_AFTER_MS = 400;
 /** The documented bound (deadAfterMs + heartbeatMs) and slack for a loaded machine: a bound, not a speed figure. */
 const BOUND_MS = DEAD_AFTER_MS + HEARTBEAT_MS + 1_500;
+/** The short cut's length, and a death window far longer than it and TCP's first resends. */
+const BLIP_MS = 300;
+const BLIP_DEAD_AFTER_MS = 5_000;
 /** How long the test waits for a link set up again to carry worker1's heartbeats (TCP retransmits back off). */
 const RETURN_TIMEOUT_MS = 30_000;
+
+/** How long a worker gets to shut down before it is killed. */
+const CLOSE_TIMEOUT_MS = 20_000;
 
 const execFileP = promisify(execFile);
 
@@ -151,7 +157,10 @@ class Worker {
   async close(): Promise<number | null> {
     const exited = this.child.exitCode !== null || this.child.signalCode !== null ? Promise.resolve() : once(this.child, "exit");
     if (this.child.connected) this.child.send({ op: "shutdown" } satisfies NetnsCommand);
+    // One that hangs is killed, and its exit code (null) fails the test rather than stalling it.
+    const timer = setTimeout(() => { this.kill(); }, CLOSE_TIMEOUT_MS);
     await exited;
+    clearTimeout(timer);
     return this.child.exitCode;
   }
 
@@ -160,10 +169,19 @@ class Worker {
   }
 }
 
+interface Group {
+  readonly agent: RpcAgent<Functions>;
+  readonly worker1: Worker;
+  readonly worker2: Worker;
+  /** When each heartbeat of worker1 reached the server (wall-clock ms). */
+  readonly beats: readonly number[];
+  /** Shuts the group down gracefully, the link up first; resolves with the two workers' exit codes. */
+  readonly close: () => Promise<(number | null)[]>;
+}
+
 /** Asserts an outcome a worker reported: RpcWorkerGoneError for `worker`. */
 function assertGone(r: Exclude<NetnsReport, string>, worker: string): asserts r is Extract<NetnsReport, { ok: false }> {
-  assert.equal(r.ok, false, `resolved with ${JSON.stringify(r)}`);
-  if (r.ok) return;
+  assert.ok(!r.ok, `resolved with ${JSON.stringify(r)}`);
   assert.equal(r.error.name, "RpcWorkerGoneError", JSON.stringify(r.error));
   assert.equal(r.error.worker, worker);
 }
@@ -210,36 +228,58 @@ describe("rpc over NATS: a host that drops off the network", () => {
     }
   });
 
-  it("fails every call in flight to it with RpcWorkerGoneError within deadAfterMs + heartbeatMs, later calls at once; it stays gone once back", async () => {
-    assert.ok(netns !== undefined && server !== undefined);
+  let groups = 0;
+
+  /** main (this process), worker1 in the namespace (reaching the server over the veth), worker2 on the host. */
+  async function startGroup(beat: { heartbeatMs: number; deadAfterMs: number }): Promise<Group> {
+    assert.ok(netns !== undefined && server !== undefined, "before() did not set the namespace up");
+    await netns.link(true); // up, whatever an earlier test left
     const url = server.url;
-    const group = `netns${process.pid}`;
+    const group = `netns${process.pid}g${groups++}`;
     const names = ["main", "worker1", "worker2"];
-    const beat = { heartbeatMs: HEARTBEAT_MS, deadAfterMs: DEAD_AFTER_MS };
     const config = (name: string): string => JSON.stringify({ transport: { servers: url, name, workers: names, group, ...beat } } satisfies NetnsWorkerConfig);
-    // worker1 inside the namespace (reaching the server over the veth), worker2 on the host.
     const worker1 = new Worker(
       spawn(ipPath, ["netns", "exec", netns.name, process.execPath, "--expose-gc", WORKER, config("worker1")], { stdio: ["ignore", "inherit", "inherit", "ipc"] }),
     );
     const worker2 = new Worker(fork(WORKER, [config("worker2")], { execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] }));
     workers.push(worker1, worker2);
-    const agent: RpcAgent<Functions> = initRpc<Functions>({ functions, transport: await natsTransport({ servers: url, name: "main", workers: names, group, ...beat }) });
+    const agent = initRpc<Functions>({ functions, transport: await natsTransport({ servers: url, name: "main", workers: names, group, ...beat }) });
     setAgent(agent);
-    // Watches worker1's heartbeats as they reach the server: proof the link carries them again later.
-    const watcher: NatsConnection = await connect({ servers: url });
+    await Promise.all([worker1.ready, worker2.ready]);
+    // Watches worker1's heartbeats as they reach the server: proof that the link carries them again.
+    const watcher = await connect({ servers: url });
     const beats: number[] = [];
     watcher.subscribe(`${group}.hb.worker1`, { callback: () => { beats.push(now()); } });
+    const link = netns;
+    return {
+      agent,
+      worker1,
+      worker2,
+      beats,
+      async close() {
+        await link.link(true); // a test that failed with the link down: let worker1 drain its connection
+        await watcher.close();
+        // Every worker shuts down gracefully: none waits for a peer it counts as gone.
+        const [c1, c2] = await Promise.all([worker1.close(), worker2.close(), agent.shutdown({ graceful: true, timeout: 10_000 })]);
+        return [c1, c2];
+      },
+    };
+  }
+
+  it("fails every call in flight to it with RpcWorkerGoneError within deadAfterMs + heartbeatMs, later calls at once; it stays gone once back", async () => {
+    assert.ok(netns !== undefined);
+    const { agent, worker1, worker2, beats, close } = await startGroup({ heartbeatMs: HEARTBEAT_MS, deadAfterMs: DEAD_AFTER_MS });
     try {
-      await Promise.all([worker1.ready, worker2.ready]);
       assert.equal(await agent.rpcAsync("worker1", "whoami", []), "worker1");
       assert.equal(valueOf(await worker1.call("main", "add", [1, 2])), 3);
 
-      // Calls in flight to worker1, from main and from worker2, and worker1's own call to main.
-      const fromMain: Future<unknown>[] = [
+      // Calls in flight to worker1, from main and from worker2, and worker1's own call to main. The
+      // 3-second ones answer after the link is back: the replies of calls already failed are dropped.
+      const fromMain: Future[] = [
         agent.rpcAsync("worker1", "hang", []),
         agent.rpcAsync("worker1", "hang", []),
-        agent.rpcAsync("worker1", "later", [30_000, 1]),
-        agent.rpcAsync("worker1", "future", [30_000, "late"]),
+        agent.rpcAsync("worker1", "later", [3_000, 1]),
+        agent.rpcAsync("worker1", "future", [3_000, "late"]),
       ];
       const fromWorker2 = worker2.call("worker1", "hang", []);
       const fromWorker1 = worker1.call("main", "hang", []);
@@ -286,7 +326,7 @@ describe("rpc over NATS: a host that drops off the network", () => {
       assertGone(w1Later, "worker2");
       assert.ok(w1Later.atOnce);
 
-      // The link comes back: worker1's connection survived (no socket closed), its heartbeats arrive again...
+      // The link comes back: worker1's heartbeats reach the server again (TCP resends what the cut held up)...
       const upAt = now();
       await netns.link(true);
       const deadline = upAt + RETURN_TIMEOUT_MS;
@@ -300,10 +340,42 @@ describe("rpc over NATS: a host that drops off the network", () => {
       assertGone(w1AfterReturn, "main");
       assert.ok(w1AfterReturn.atOnce);
     } finally {
-      await watcher.close();
-      // Every worker shuts down gracefully: none waits for a peer it counts as gone.
-      const codes = await Promise.all([worker1.close(), worker2.close(), agent.shutdown({ graceful: true, timeout: 10_000 })]);
-      assert.deepEqual(codes.slice(0, 2), [0, 0]);
+      assert.deepEqual(await close(), [0, 0]);
+    }
+  });
+
+  it("takes a cut shorter than deadAfterMs for no death: calls held up by it complete once the link is back", async () => {
+    assert.ok(netns !== undefined);
+    const { agent, worker1, worker2, close } = await startGroup({ heartbeatMs: HEARTBEAT_MS, deadAfterMs: BLIP_DEAD_AFTER_MS });
+    try {
+      const before = [agent.rpcAsync("worker1", "later", [1_000, 7]), worker1.call("main", "later", [1_000, 8])] as const;
+      assert.equal(await agent.rpcAsync("worker1", "add", [1, 1]), 2); // the first has arrived
+      await netns.link(false);
+      // Sent while the link is down: neither can arrive before it is up again.
+      let mainDuringAt = 0;
+      const mainDuring = agent.rpcAsync("worker1", "add", [2, 3]).then((v) => {
+        mainDuringAt = now();
+        return v;
+      });
+      const worker1During = worker1.call("main", "add", [4, 5]);
+      await new Promise((resolve) => setTimeout(resolve, BLIP_MS));
+      const upAt = now();
+      await netns.link(true);
+      assert.equal(await before[0], 7);
+      assert.equal(valueOf(await before[1]), 8);
+      assert.equal(await mainDuring, 5);
+      const w1 = await worker1During;
+      assert.equal(valueOf(w1), 9);
+      // Causal, not a timing figure: proof that the cut held these calls up.
+      assert.ok(mainDuringAt > upAt && w1.at > upAt, `answered ${(mainDuringAt - upAt).toFixed(0)} and ${(w1.at - upAt).toFixed(0)} ms after the link came back`);
+      const next = agent.rpcAsync("worker1", "add", [0, 1]);
+      assert.equal(next.done(), false); // not counted gone: it goes out
+      assert.equal(await next, 1);
+      assert.equal(await worker1.alive("main"), true);
+      assert.equal(await worker1.alive("worker2"), true);
+      assert.equal(valueOf(await worker2.call("worker1", "whoami", [])), "worker1");
+    } finally {
+      assert.deepEqual(await close(), [0, 0]);
     }
   });
 });
