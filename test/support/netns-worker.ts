@@ -5,7 +5,15 @@ import { initRpc } from "../../src/rpc/index.js";
 import { natsTransport, type NatsTransportOptions } from "../../src/rpc/nats.js";
 import { functions, setAgent, type Functions } from "../rpc/functions.js";
 
-/** What the test passes as the first argument, as JSON. */
+/**
+ * What the test passes as the first argument, as JSON.
+ *
+ * @example
+ * ```ts
+ * import type { NetnsWorkerConfig } from "./support/netns-worker.js";
+ * const config: NetnsWorkerConfig = { transport: { servers: "nats://10.200.7.1:4222", name: "worker1", workers: ["main", "worker1"] } };
+ * ```
+ */
 export interface NetnsWorkerConfig {
   readonly transport: NatsTransportOptions;
 }
