@@ -3,7 +3,7 @@
 // system programs they drive are there, installing Debian's packages when it can, and
 // otherwise stops with what to do. No browser or server is ever downloaded from elsewhere.
 //
-//   node scripts/ensure-system.js chromium nats-server
+//   node scripts/ensure-system.js chromium nats-server ip
 import { spawnSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
@@ -13,6 +13,8 @@ const programs = {
   chromium: { env: "CHROMIUM", paths: ["/usr/bin/chromium"], names: ["chromium"], pkg: "chromium", for: "the browser tests" },
   // Debian installs the NATS server under /usr/sbin, which is often not on PATH.
   "nats-server": { env: "NATS_SERVER", paths: ["/usr/sbin/nats-server", "/usr/bin/nats-server"], names: ["nats-server"], pkg: "nats-server", for: "the RPC tests and demo over NATS" },
+  // iproute2's ip, for the test that cuts a worker's network namespace off; also under /usr/sbin.
+  ip: { env: "IP_COMMAND", paths: ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"], names: ["ip"], pkg: "iproute2", for: "the RPC test over NATS that cuts a worker's network" },
 };
 
 function executable(file) {

@@ -1,6 +1,6 @@
 /**
  * A throwaway NATS server for tests and the benchmark: the system's `nats-server` on
- * 127.0.0.1, on a free port, stopped by the caller.
+ * 127.0.0.1 (or another local address), on a free port, stopped by the caller.
  *
  * @module
  */
@@ -32,7 +32,7 @@ const KEPT_STDERR = 4_096;
  * ```
  */
 export interface NatsServer {
-  /** `nats://127.0.0.1:<port>`, for the client's `servers` option. */
+  /** `nats://<host>:<port>` (host 127.0.0.1 unless told), for the client's `servers` option. */
   readonly url: string;
   readonly port: number;
   /** Stops the server: SIGTERM, then SIGKILL after 2 s; resolves once it has exited. Calling it again resolves too. */
@@ -62,11 +62,11 @@ function findBinary(): string {
 }
 
 /** A port that was free a moment ago: the one the system gives a listener on port 0. */
-function freePort(): Promise<number> {
+function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
+    probe.listen(0, host, () => {
       const address = probe.address();
       const port = typeof address === "object" && address !== null ? address.port : 0;
       probe.close(() => {
@@ -80,9 +80,9 @@ function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-/** Starts the server on `port`; resolves when it says it is ready, rejects if it exits or stays silent first. */
-function startOn(binary: string, port: number): Promise<ChildProcess> {
-  const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
+/** Starts the server on `host:port`; resolves when it says it is ready, rejects if it exits or stays silent first. */
+function startOn(binary: string, host: string, port: number): Promise<ChildProcess> {
+  const child = spawn(binary, ["-a", host, "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
   return new Promise((resolve, reject) => {
     let stderr = "";
     const fail = (why: string): void => {
@@ -117,7 +117,8 @@ function startOn(binary: string, port: number): Promise<ChildProcess> {
 
 /**
  * Starts the system's `nats-server` (`/usr/sbin/nats-server`, else the first on PATH) on
- * 127.0.0.1 with a free port and resolves once it accepts connections. Throws if the server
+ * 127.0.0.1 (or `options.host`, an address of this host: a network-namespace test's veth end)
+ * with a free port and resolves once it accepts connections. Throws if the server
  * is not installed, or if five starts on five ports all failed (the message quotes its output).
  * The server is killed if this process exits before `stop()`.
  *
@@ -130,26 +131,29 @@ function startOn(binary: string, port: number): Promise<ChildProcess> {
  * const nc = await connect({ servers: server.url });
  * await nc.close();
  * await server.stop();
+ * const onVeth = await startNatsServer({ host: "10.200.7.1" }); // listens there only
+ * await onVeth.stop();
  * ```
  */
-export async function startNatsServer(): Promise<NatsServer> {
+export async function startNatsServer(options: { readonly host?: string } = {}): Promise<NatsServer> {
+  const host = options.host ?? "127.0.0.1";
   const binary = findBinary();
   let lastError: unknown;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const port = await freePort();
+    const port = await freePort(host);
     let child: ChildProcess;
     try {
-      child = await startOn(binary, port);
+      child = await startOn(binary, host, port);
     } catch (error) {
       lastError = error;
       continue;
     }
-    return serverOf(child, port);
+    return serverOf(child, host, port);
   }
   throw new Error(`nats-server did not start in ${ATTEMPTS} attempts`, { cause: lastError });
 }
 
-function serverOf(child: ChildProcess, port: number): NatsServer {
+function serverOf(child: ChildProcess, host: string, port: number): NatsServer {
   // An orphaned server would outlive a test run that crashed.
   const killOnExit = (): void => {
     if (!exited(child)) child.kill("SIGKILL");
@@ -162,7 +166,7 @@ function serverOf(child: ChildProcess, port: number): NatsServer {
     });
   });
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `nats://${host}:${port}`,
     port,
     process: child,
     kill(signal: NodeJS.Signals = "SIGKILL"): void {
