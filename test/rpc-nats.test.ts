@@ -1,24 +1,18 @@
 // torch-futures/rpc over NATS: a real nats-server, workers in child processes (rpc/nats-worker.ts).
 import assert from "node:assert/strict";
-import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { Future, FutureTimeoutError } from "../src/index.js";
 import {
-  initRpc,
   raisedOn,
   RpcCannotBlockError,
   RpcError,
   RpcTimeoutError,
   RpcWorkerGoneError,
-  type RpcAgent,
 } from "../src/rpc/index.js";
 import { natsTransport } from "../src/rpc/nats.js";
 import { startNatsServer, type NatsServer } from "./support/nats-server.js";
-import { functions, setAgent } from "./rpc/functions.js";
-import type { NatsFunctions, NatsWorkerConfig } from "./rpc/nats-worker.js";
-
-const WORKER = new URL("./rpc/nats-worker.js", import.meta.url);
+import { startNatsGroup, type NatsGroup, type NatsGroupOptions } from "./rpc/nats-group.js";
 
 let server: NatsServer;
 
@@ -26,7 +20,6 @@ let server: NatsServer;
 function rejects(f: PromiseLike<unknown>, error: assert.AssertPredicate): Promise<void> {
   return assert.rejects(Promise.resolve(f), error);
 }
-let groups = 0;
 
 before(async () => {
   server = await startNatsServer();
@@ -35,54 +28,9 @@ after(async () => {
   await server.stop();
 });
 
-interface NatsGroup {
-  agent: RpcAgent<NatsFunctions>;
-  children: Map<string, ChildProcess>;
-  /** Shuts every worker down (main too) and resolves with each child's exit code. */
-  close(options?: { graceful?: boolean }): Promise<(number | null)[]>;
-}
-
-async function startGroup(
-  names: string[] = ["worker1"],
-  options: { heartbeatMs?: number; deadAfterMs?: number; rpcTimeout?: number } = {},
-): Promise<NatsGroup> {
-  const group = `test${process.pid}g${groups++}`;
-  const workers = ["main", ...names];
-  const beat = {
-    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
-    ...(options.deadAfterMs === undefined ? {} : { deadAfterMs: options.deadAfterMs }),
-  };
-  const children = new Map<string, ChildProcess>();
-  const ready: Promise<unknown>[] = [];
-  for (const name of names) {
-    const config: NatsWorkerConfig = { transport: { servers: server.url, name, workers, group, ...beat } };
-    const child = fork(WORKER, [JSON.stringify(config)], { execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    child.on("error", () => undefined); // deaths are part of the tests
-    children.set(name, child);
-    ready.push(once(child, "message"));
-  }
-  const transport = await natsTransport({ servers: server.url, name: "main", workers, group, ...beat });
-  const agent = initRpc<NatsFunctions>({
-    functions: functions as unknown as NatsFunctions,
-    transport,
-    ...(options.rpcTimeout === undefined ? {} : { rpcTimeout: options.rpcTimeout }),
-  });
-  setAgent(agent);
-  await Promise.all(ready);
-  return {
-    agent,
-    children,
-    async close(o = {}) {
-      const live = [...children.values()];
-      const exits = live.map(async (c) => {
-        if (c.exitCode === null && c.signalCode === null) await once(c, "exit");
-        return c.exitCode;
-      });
-      for (const c of live) if (c.connected) c.send("shutdown");
-      await agent.shutdown({ graceful: o.graceful ?? true, timeout: 10_000 });
-      return Promise.all(exits);
-    },
-  };
+/** A group on this file's server (rpc/nats-group.ts). */
+function startGroup(names: string[] = ["worker1"], options: Omit<NatsGroupOptions, "server"> = {}): Promise<NatsGroup> {
+  return startNatsGroup(names, { ...options, server });
 }
 
 describe("rpc over NATS", () => {
