@@ -114,6 +114,30 @@ describe("rpc over NATS", () => {
     }
   });
 
+  it("refuses a request above the server's max_payload with RpcError, fails a reply above it at once, and the peer stays", async () => {
+    const g = await startGroup();
+    try {
+      // Before: a request too large counted its peer as gone, and a reply too large was dropped
+      // (the caller waited for its timeout).
+      assert.throws(
+        () => g.agent.rpcAsync("worker1", "echo", [new Uint8Array(2_000_000)]),
+        (e: unknown) => e instanceof RpcError && !(e instanceof RpcWorkerGoneError) && /max_payload \(1048576 bytes\)/.test(e.message),
+      );
+      assert.equal(await g.agent.rpcAsync("worker1", "add", [1, 2]), 3);
+      await rejects(
+        g.agent.rpcAsync("worker1", "array", [1_000_000, 1], { timeout: 30_000 }),
+        (e: unknown) => e instanceof RpcError && raisedOn(e) === "worker1" && /could not send the result back to "main".*max_payload/.test(e.message),
+      );
+      await rejects(
+        g.agent.rpcAsync("worker1", "failLong", [2_000_000], { timeout: 30_000 }),
+        (e: unknown) => e instanceof RpcError && /could not send the error back/.test(e.message),
+      );
+      assert.equal(await g.agent.rpcAsync("worker1", "add", [2, 2]), 4);
+    } finally {
+      assert.deepEqual(await g.close(), [0]);
+    }
+  });
+
   it("times a call out, drops its late reply, and the next call gets its own answer", async () => {
     const g = await startGroup();
     try {

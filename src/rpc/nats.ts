@@ -94,6 +94,11 @@ const BYE = new Uint8Array([0]);
  * server finds no subscriber for ("no responders": the peer's connection has
  * closed) and a peer that closes its transport count it gone at once.
  *
+ * Sizes: a message holds at most the server's `max_payload` (1 MiB unless
+ * configured). A call whose request is larger throws {@link RpcError} and
+ * sends nothing; a result or error too large fails the call at once with an
+ * {@link RpcError} raised on the callee, saying so.
+ *
  * @param options - the server(s), this worker's name, the group's workers; see {@link NatsTransportOptions}.
  * @throws TypeError (in the promise) for bad options; {@link RpcError} if the
  * connection fails, or if some workers were not heard from within
@@ -275,6 +280,14 @@ class NatsTransport implements Transport {
     } catch (error) {
       throw new TypeError(`The arguments cannot be sent over NATS: ${String(error)}`, { cause: error });
     }
+    // Checked before anything changes: the client would refuse it, and the peer is not gone.
+    const limit = this.#maxPayload();
+    if (bytes.length > limit) {
+      throw new RpcError(
+        `the request to rpc worker "${to}" is ${bytes.length} bytes, above the NATS server's max_payload (${limit} bytes); ` +
+          `send less per call (split it, or leave the data where it is behind an RRef), or raise max_payload in the server's configuration.`,
+      );
+    }
     const future = new Future<unknown>();
     if (this.#closed) {
       future.setException(new RpcShutdownError(`rpc worker "${this.name}" has closed its NATS transport`));
@@ -383,23 +396,41 @@ class NatsTransport implements Transport {
     });
     out.addDoneCallback((f) => {
       if (msg.reply === undefined || msg.reply === "") return;
-      let value: unknown;
-      try {
-        value = f.value();
-      } catch (error) {
-        this.#publish(msg.reply, encodeFailure(error));
-        return;
-      }
-      let bytes: Uint8Array;
+      this.#publish(msg.reply, this.#replyBytes(f, from));
+    });
+  }
+
+  /** A served call's reply: its result or error, or an RpcError saying why neither can be sent. */
+  #replyBytes(f: Future, from: string): Uint8Array {
+    let what = "result";
+    let bytes: Uint8Array;
+    try {
+      const value = f.value();
       try {
         bytes = encode([true, value]);
       } catch (error) {
-        bytes = encodeFailure(
+        return encodeFailure(
           new RpcError(`rpc worker "${this.name}" could not send the result back to "${from}": it cannot be encoded (${String(error)})`),
         );
       }
-      this.#publish(msg.reply, bytes);
-    });
+    } catch (error) {
+      what = "error";
+      bytes = encodeFailure(error);
+    }
+    const limit = this.#maxPayload();
+    if (bytes.length <= limit) return bytes;
+    // The client would refuse it, and the caller learn nothing before its timeout: tell it now.
+    return encodeFailure(
+      new RpcError(
+        `rpc worker "${this.name}" could not send the ${what} back to "${from}": it is ${bytes.length} bytes, above the NATS ` +
+          `server's max_payload (${limit} bytes); return less per call (split it, or return an RRef), or raise max_payload in the server's configuration.`,
+      ),
+    );
+  }
+
+  /** The largest payload the server takes (the client refuses larger ones). */
+  #maxPayload(): number {
+    return this.#nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
   }
 
   #onBeat(msg: Msg): void {

@@ -9,6 +9,10 @@ export const natsFunctions = {
   libraryError: (): never => {
     throw new RpcTimeoutError("elsewhere", "thing", 5);
   },
+  /** Throws an error whose message is `n` characters long. */
+  failLong: (n: number): never => {
+    throw new Error("x".repeat(n));
+  },
   /** addRRefs with toHereAsync: RRefs owned elsewhere are fetched without blocking. */
   addRRefsAsync: async (a: RRef<number>, b: RRef<number>): Promise<number> => {
     const [x, y] = await Promise.all([a.isOwner() ? a.localValue() : a.toHereAsync(), b.isOwner() ? b.localValue() : b.toHereAsync()]);
