@@ -6,6 +6,7 @@ import { Future, FutureTimeoutError } from "../src/index.js";
 import {
   raisedOn,
   RpcCannotBlockError,
+  RpcDuplicateWorkerError,
   RpcError,
   RpcTimeoutError,
   RpcWorkerGoneError,
@@ -256,5 +257,51 @@ describe("rpc over NATS", () => {
     await assert.rejects(natsTransport({ servers: server.url, name: "nobody", workers: ["main"] }), TypeError);
     await assert.rejects(natsTransport({ servers: server.url, name: "a.b", workers: ["a.b"] }), TypeError);
     await assert.rejects(natsTransport({ servers: server.url, name: "main", workers: ["main"], heartbeatMs: 100, deadAfterMs: 50 }), TypeError);
+  });
+});
+
+describe("rpc over NATS: two processes under one worker name", () => {
+  it("fails natsTransport() of the second with RpcDuplicateWorkerError naming the worker; the first keeps working", async () => {
+    const g = await startGroup(["worker1", "worker2"], { heartbeatMs: 100, deadAfterMs: 400 });
+    try {
+      assert.equal(await g.agent.rpcAsync("worker1", "count", []), 1);
+      // This test's process is the second one: the first is the child serving "worker1".
+      const err = await natsTransport({ servers: server.url, name: "worker1", workers: g.workers, group: g.group, heartbeatMs: 100, deadAfterMs: 400 }).then(
+        () => assert.fail("joined"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof RpcDuplicateWorkerError, String(err));
+      assert.ok(err instanceof RpcError);
+      assert.equal(err.worker, "worker1");
+      assert.match(err.message, /worker name "worker1" in group "test\d+g\d+" is already held by process \d+/);
+      assert.match(err.message, /under a name of workers that no other process uses, or stop the other one first/);
+      // The first still serves every call, alone (its count goes on), and nobody took it for gone:
+      // the second sent no heartbeat and no goodbye under its name.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(await g.agent.rpcAsync("worker1", "count", []), 2);
+      assert.equal(await g.agent.rpcAsync("worker2", "forward", ["worker1", 2, 3]), 5);
+      assert.equal(await g.agent.rpcAsync("worker1", "count", []), 3);
+    } finally {
+      assert.deepEqual(await g.close(), [0, 0]);
+    }
+  });
+
+  it("lets exactly one of two processes that claim a name at the same moment join", async () => {
+    const group = `test${process.pid}race`;
+    for (let round = 0; round < 3; round++) {
+      const options = { servers: server.url, workers: ["a", "b"], group: `${group}${round}`, heartbeatMs: 100, deadAfterMs: 400, connectTimeoutMs: 5_000 };
+      const results = await Promise.allSettled([
+        natsTransport({ ...options, name: "a" }),
+        natsTransport({ ...options, name: "a" }),
+        natsTransport({ ...options, name: "b" }),
+      ]);
+      const [a1, a2, b] = results;
+      assert.equal(b.status, "fulfilled");
+      const joined = [a1, a2].filter((r) => r.status === "fulfilled");
+      const refused = [a1, a2].flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+      assert.equal(joined.length, 1, `round ${round}: ${refused.map(String).join("; ")}`);
+      assert.ok(refused[0] instanceof RpcDuplicateWorkerError && refused[0].worker === "a", String(refused[0]));
+      for (const r of results) if (r.status === "fulfilled") await r.value.close(new Error("test over"));
+    }
   });
 });
