@@ -1,24 +1,19 @@
 // torch-futures/rpc over NATS: a real nats-server, workers in child processes (rpc/nats-worker.ts).
 import assert from "node:assert/strict";
-import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { Future, FutureTimeoutError } from "../src/index.js";
 import {
-  initRpc,
   raisedOn,
   RpcCannotBlockError,
+  RpcDuplicateWorkerError,
   RpcError,
   RpcTimeoutError,
   RpcWorkerGoneError,
-  type RpcAgent,
 } from "../src/rpc/index.js";
 import { natsTransport } from "../src/rpc/nats.js";
 import { startNatsServer, type NatsServer } from "./support/nats-server.js";
-import { functions, setAgent } from "./rpc/functions.js";
-import type { NatsFunctions, NatsWorkerConfig } from "./rpc/nats-worker.js";
-
-const WORKER = new URL("./rpc/nats-worker.js", import.meta.url);
+import { startNatsGroup, type NatsGroup, type NatsGroupOptions } from "./rpc/nats-group.js";
 
 let server: NatsServer;
 
@@ -26,7 +21,6 @@ let server: NatsServer;
 function rejects(f: PromiseLike<unknown>, error: assert.AssertPredicate): Promise<void> {
   return assert.rejects(Promise.resolve(f), error);
 }
-let groups = 0;
 
 before(async () => {
   server = await startNatsServer();
@@ -35,54 +29,9 @@ after(async () => {
   await server.stop();
 });
 
-interface NatsGroup {
-  agent: RpcAgent<NatsFunctions>;
-  children: Map<string, ChildProcess>;
-  /** Shuts every worker down (main too) and resolves with each child's exit code. */
-  close(options?: { graceful?: boolean }): Promise<(number | null)[]>;
-}
-
-async function startGroup(
-  names: string[] = ["worker1"],
-  options: { heartbeatMs?: number; deadAfterMs?: number; rpcTimeout?: number } = {},
-): Promise<NatsGroup> {
-  const group = `test${process.pid}g${groups++}`;
-  const workers = ["main", ...names];
-  const beat = {
-    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
-    ...(options.deadAfterMs === undefined ? {} : { deadAfterMs: options.deadAfterMs }),
-  };
-  const children = new Map<string, ChildProcess>();
-  const ready: Promise<unknown>[] = [];
-  for (const name of names) {
-    const config: NatsWorkerConfig = { transport: { servers: server.url, name, workers, group, ...beat } };
-    const child = fork(WORKER, [JSON.stringify(config)], { execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    child.on("error", () => undefined); // deaths are part of the tests
-    children.set(name, child);
-    ready.push(once(child, "message"));
-  }
-  const transport = await natsTransport({ servers: server.url, name: "main", workers, group, ...beat });
-  const agent = initRpc<NatsFunctions>({
-    functions: functions as unknown as NatsFunctions,
-    transport,
-    ...(options.rpcTimeout === undefined ? {} : { rpcTimeout: options.rpcTimeout }),
-  });
-  setAgent(agent);
-  await Promise.all(ready);
-  return {
-    agent,
-    children,
-    async close(o = {}) {
-      const live = [...children.values()];
-      const exits = live.map(async (c) => {
-        if (c.exitCode === null && c.signalCode === null) await once(c, "exit");
-        return c.exitCode;
-      });
-      for (const c of live) if (c.connected) c.send("shutdown");
-      await agent.shutdown({ graceful: o.graceful ?? true, timeout: 10_000 });
-      return Promise.all(exits);
-    },
-  };
+/** A group on this file's server (rpc/nats-group.ts). */
+function startGroup(names: string[] = ["worker1"], options: Omit<NatsGroupOptions, "server"> = {}): Promise<NatsGroup> {
+  return startNatsGroup(names, { ...options, server });
 }
 
 describe("rpc over NATS", () => {
@@ -163,6 +112,30 @@ describe("rpc over NATS", () => {
       assert.equal(await g.agent.rpcAsync("worker1", "add", [1, 2]), 3);
     } finally {
       await g.close();
+    }
+  });
+
+  it("refuses a request above the server's max_payload with RpcError, fails a reply above it at once, and the peer stays", async () => {
+    const g = await startGroup();
+    try {
+      // Before: a request too large counted its peer as gone, and a reply too large was dropped
+      // (the caller waited for its timeout).
+      assert.throws(
+        () => g.agent.rpcAsync("worker1", "echo", [new Uint8Array(2_000_000)]),
+        (e: unknown) => e instanceof RpcError && !(e instanceof RpcWorkerGoneError) && /max_payload \(1048576 bytes\)/.test(e.message),
+      );
+      assert.equal(await g.agent.rpcAsync("worker1", "add", [1, 2]), 3);
+      await rejects(
+        g.agent.rpcAsync("worker1", "array", [1_000_000, 1], { timeout: 30_000 }),
+        (e: unknown) => e instanceof RpcError && raisedOn(e) === "worker1" && /could not send the result back to "main".*max_payload/.test(e.message),
+      );
+      await rejects(
+        g.agent.rpcAsync("worker1", "failLong", [2_000_000], { timeout: 30_000 }),
+        (e: unknown) => e instanceof RpcError && /could not send the error back/.test(e.message),
+      );
+      assert.equal(await g.agent.rpcAsync("worker1", "add", [2, 2]), 4);
+    } finally {
+      assert.deepEqual(await g.close(), [0]);
     }
   });
 
@@ -284,5 +257,51 @@ describe("rpc over NATS", () => {
     await assert.rejects(natsTransport({ servers: server.url, name: "nobody", workers: ["main"] }), TypeError);
     await assert.rejects(natsTransport({ servers: server.url, name: "a.b", workers: ["a.b"] }), TypeError);
     await assert.rejects(natsTransport({ servers: server.url, name: "main", workers: ["main"], heartbeatMs: 100, deadAfterMs: 50 }), TypeError);
+  });
+});
+
+describe("rpc over NATS: two processes under one worker name", () => {
+  it("fails natsTransport() of the second with RpcDuplicateWorkerError naming the worker; the first keeps working", async () => {
+    const g = await startGroup(["worker1", "worker2"], { heartbeatMs: 100, deadAfterMs: 400 });
+    try {
+      assert.equal(await g.agent.rpcAsync("worker1", "count", []), 1);
+      // This test's process is the second one: the first is the child serving "worker1".
+      const err = await natsTransport({ servers: server.url, name: "worker1", workers: g.workers, group: g.group, heartbeatMs: 100, deadAfterMs: 400 }).then(
+        () => assert.fail("joined"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof RpcDuplicateWorkerError, String(err));
+      assert.ok(err instanceof RpcError);
+      assert.equal(err.worker, "worker1");
+      assert.match(err.message, /worker name "worker1" in group "test\d+g\d+" is already held by process \d+/);
+      assert.match(err.message, /under a name of workers that no other process uses, or stop the other one first/);
+      // The first still serves every call, alone (its count goes on), and nobody took it for gone:
+      // the second sent no heartbeat and no goodbye under its name.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(await g.agent.rpcAsync("worker1", "count", []), 2);
+      assert.equal(await g.agent.rpcAsync("worker2", "forward", ["worker1", 2, 3]), 5);
+      assert.equal(await g.agent.rpcAsync("worker1", "count", []), 3);
+    } finally {
+      assert.deepEqual(await g.close(), [0, 0]);
+    }
+  });
+
+  it("lets exactly one of two processes that claim a name at the same moment join", async () => {
+    const group = `test${process.pid}race`;
+    for (let round = 0; round < 3; round++) {
+      const options = { servers: server.url, workers: ["a", "b"], group: `${group}${round}`, heartbeatMs: 100, deadAfterMs: 400, connectTimeoutMs: 5_000 };
+      const results = await Promise.allSettled([
+        natsTransport({ ...options, name: "a" }),
+        natsTransport({ ...options, name: "a" }),
+        natsTransport({ ...options, name: "b" }),
+      ]);
+      const [a1, a2, b] = results;
+      assert.equal(b.status, "fulfilled");
+      const joined = [a1, a2].filter((r) => r.status === "fulfilled");
+      const refused = [a1, a2].flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+      assert.equal(joined.length, 1, `round ${round}: ${refused.map(String).join("; ")}`);
+      assert.ok(refused[0] instanceof RpcDuplicateWorkerError && refused[0].worker === "a", String(refused[0]));
+      for (const r of results) if (r.status === "fulfilled") await r.value.close(new Error("test over"));
+    }
   });
 });

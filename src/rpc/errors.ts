@@ -107,6 +107,37 @@ export class RpcWorkerGoneError extends BrokenFutureError {
 export class RpcShutdownError extends RpcError {}
 
 /**
+ * A second process tried to join a group under a worker name that another
+ * process already holds (two workers started with the same `name`). The
+ * transport that joined first keeps working; the second one never serves,
+ * never sends a heartbeat, and its `natsTransport()` rejects with this.
+ *
+ * @example
+ * ```ts
+ * import { RpcDuplicateWorkerError } from "torch-futures/rpc";
+ * import { natsTransport } from "torch-futures/rpc/nats";
+ * try {
+ *   await natsTransport({ servers: "nats://127.0.0.1:4222", name: "worker1", workers: ["main", "worker1"] });
+ * } catch (e) {
+ *   if (e instanceof RpcDuplicateWorkerError) console.log(`${e.worker} is taken: start this process under another name`);
+ * }
+ * ```
+ */
+export class RpcDuplicateWorkerError extends RpcError {
+  /** The worker name that is taken. */
+  readonly worker: string;
+
+  /**
+   * @param worker - the worker name that is taken.
+   * @param message - what was seen and what to do.
+   */
+  constructor(worker: string, message: string) {
+    super(message);
+    this.worker = worker;
+  }
+}
+
+/**
  * `rpcSync` on a thread or transport that cannot block (a browser's main
  * thread, or the NATS transport, whose replies need the event loop). Use
  * `await agent.rpcAsync(...)` instead.
@@ -159,3 +190,4 @@ registerErrorClass("RpcTimeoutError", RpcTimeoutError);
 registerErrorClass("RpcWorkerGoneError", RpcWorkerGoneError);
 registerErrorClass("RpcShutdownError", RpcShutdownError);
 registerErrorClass("RpcCannotBlockError", RpcCannotBlockError);
+registerErrorClass("RpcDuplicateWorkerError", RpcDuplicateWorkerError);

@@ -31,6 +31,6 @@ export {
   type ShutdownOptions,
 } from "./agent.js";
 export { RRef, type RRefCallMode, type RRefMethods } from "./rref.js";
-export { RpcCannotBlockError, RpcError, RpcShutdownError, RpcTimeoutError, RpcWorkerGoneError, raisedOn } from "./errors.js";
+export { RpcCannotBlockError, RpcDuplicateWorkerError, RpcError, RpcShutdownError, RpcTimeoutError, RpcWorkerGoneError, raisedOn } from "./errors.js";
 export { createThreadGroup, isRpcGroupHandle, threadsTransport, type RpcGroupHandle } from "./threads.js";
 export type { CallOptions, RequestHandler, RpcRequest, RRefWire, Transport } from "./transport.js";

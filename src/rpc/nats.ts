@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { connect, createInbox, type Msg, type NatsConnection } from "nats";
+import { connect, createInbox, ErrorCode, type Msg, type NatsConnection } from "nats";
 import { Future } from "../future.js";
 import { describeValue } from "../describe.js";
 import { decode, encode } from "../threads/codecs/clone-codec.js";
@@ -33,7 +33,7 @@ import { atDeadline, type Bucket } from "./deadlines.js";
 const run = (expire: () => void): void => {
   expire();
 };
-import { RpcCannotBlockError, RpcError, RpcShutdownError, RpcWorkerGoneError, markRaisedOn } from "./errors.js";
+import { RpcCannotBlockError, RpcDuplicateWorkerError, RpcError, RpcShutdownError, RpcWorkerGoneError, markRaisedOn } from "./errors.js";
 import { settleWith } from "./agent.js";
 import type { CallOptions, RequestHandler, RpcRequest, Transport } from "./transport.js";
 
@@ -76,9 +76,15 @@ export interface NatsTransportOptions {
 const DEFAULT_GROUP = "torch-futures";
 const DEFAULT_HEARTBEAT_MS = 250;
 const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
-/** A heartbeat's payload: still here, or leaving (its transport closed). */
-const BEAT = new Uint8Array([1]);
-const BYE = new Uint8Array([0]);
+/**
+ * A heartbeat's first byte: leaving (its transport closed), still here, or
+ * claiming its name (joining, not there yet). The process's instance id follows.
+ */
+const BYE = 0;
+const BEAT = 1;
+const CLAIM = 2;
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
 
 /**
  * Joins this process to an RPC group over NATS: connects, subscribes to its
@@ -94,10 +100,23 @@ const BYE = new Uint8Array([0]);
  * server finds no subscriber for ("no responders": the peer's connection has
  * closed) and a peer that closes its transport count it gone at once.
  *
+ * Names: one process per worker name. Before it serves, a transport makes
+ * sure no other process holds its name in the group (one that has joined, or
+ * one claiming it at the same moment: the joining takes about `heartbeatMs`
+ * longer for it); if one does, it rejects with
+ * {@link RpcDuplicateWorkerError} naming the worker, without having served a
+ * call or sent a heartbeat, and the process that joined first keeps working.
+ *
+ * Sizes: a message holds at most the server's `max_payload` (1 MiB unless
+ * configured). A call whose request is larger throws {@link RpcError} and
+ * sends nothing; a result or error too large fails the call at once with an
+ * {@link RpcError} raised on the callee, saying so.
+ *
  * @param options - the server(s), this worker's name, the group's workers; see {@link NatsTransportOptions}.
- * @throws TypeError (in the promise) for bad options; {@link RpcError} if the
- * connection fails, or if some workers were not heard from within
- * `connectTimeoutMs` (the message names them).
+ * @throws TypeError (in the promise) for bad options;
+ * {@link RpcDuplicateWorkerError} if another process holds this name;
+ * {@link RpcError} if the connection fails, or if some workers were not heard
+ * from within `connectTimeoutMs` (the message names them).
  *
  * @example
  * ```ts
@@ -120,6 +139,8 @@ export async function natsTransport(options: NatsTransportOptions): Promise<Tran
   }
   const transport = new NatsTransport(nc, o);
   try {
+    await transport.claim();
+    transport.join();
     await transport.rendezvous(o.connectTimeoutMs);
   } catch (error) {
     await transport.close(error as Error);
@@ -211,6 +232,13 @@ class NatsTransport implements Transport {
   #beat: ReturnType<typeof setInterval> | undefined;
   #heardAll: (() => void) | undefined;
   #closed = false;
+  /** This process's transport, told apart from another one that claims the same name. */
+  readonly #id = globalThis.crypto.randomUUID();
+  #joined = false;
+  /** Set while claiming the name if another process holds it or wins it: who. */
+  #lostTo: string | undefined;
+  /** The instance id of each peer, from its first heartbeat: beats of another process under its name are ignored. */
+  readonly #peerIds = new Map<string, string>();
 
   constructor(nc: NatsConnection, o: Checked) {
     this.#nc = nc;
@@ -218,19 +246,77 @@ class NatsTransport implements Transport {
     this.name = o.name;
     this.workers = o.workers;
     nc.subscribe(`${this.#inbox}.*`, { callback: (_err, msg) => { this.#onReply(msg); } });
-    // Subscribed before the first heartbeat: a peer that hears us can call us at once.
-    nc.subscribe(`${o.group}.rpc.${o.name}`, { callback: (_err, msg) => { this.#onRequest(msg); } });
     nc.subscribe(`${o.group}.hb.*`, { callback: (_err, msg) => { this.#onBeat(msg); } });
-    this.#beat = setInterval(() => {
-      this.#publish(`${o.group}.hb.${o.name}`, BEAT);
-      this.#checkPeers();
-    }, o.heartbeatMs);
-    this.#publish(`${o.group}.hb.${o.name}`, BEAT);
     // A connection that ends for good (not a reconnect) takes every peer with it.
     void nc.closed().then((error) => {
       if (this.#closed) return;
       for (const w of this.workers) if (w !== this.name) this.#markGone(w, "the connection to NATS closed", error);
     });
+  }
+
+  /**
+   * Makes sure no other process holds this worker's name: one that has joined
+   * answers on the claim subject (or, blocked, does not answer in time); one
+   * that claims it at the same moment is met through claim beats, and the
+   * lower instance id keeps the name. Rejects with RpcDuplicateWorkerError.
+   */
+  async claim(): Promise<void> {
+    const o = this.#o;
+    const subject = `${o.group}.claim.${o.name}`;
+    let holder: string | undefined;
+    try {
+      const reply = await this.#nc.request(subject, this.#beatOf(CLAIM), { timeout: o.deadAfterMs });
+      holder = describeHolder(reply.data);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === ErrorCode.Timeout) {
+        holder = `a process that did not answer within ${o.deadAfterMs} ms (blocked or stopped, yet still connected)`;
+      } else if (code !== ErrorCode.NoResponders) {
+        throw new RpcError(`natsTransport(): "${o.name}" could not check that its name is free in group "${o.group}": ${String(error)}`, {
+          cause: error,
+        });
+      }
+    }
+    if (holder === undefined) {
+      const pid = (globalThis as { process?: { pid?: number } }).process?.pid;
+      const self = encode(`process ${pid ?? "?"} at ${this.#nc.info?.client_ip ?? "?"}`);
+      this.#nc.subscribe(subject, { callback: (_err, msg) => { msg.respond(self); } });
+      // One that asked at the same moment met no responders too: its claim beats reach us before the flush returns.
+      this.#publish(`${o.group}.hb.${o.name}`, this.#beatOf(CLAIM));
+      await new Promise((resolve) => setTimeout(resolve, o.heartbeatMs));
+      this.#publish(`${o.group}.hb.${o.name}`, this.#beatOf(CLAIM));
+      await this.#nc.flush();
+      holder = this.#lostTo;
+    }
+    if (holder !== undefined) {
+      throw new RpcDuplicateWorkerError(
+        o.name,
+        `natsTransport(): the worker name "${o.name}" in group "${o.group}" is already held by ${holder}; the process that ` +
+          `joined first keeps it. Start this process under a name of workers that no other process uses, or stop the other one first.`,
+      );
+    }
+  }
+
+  /** Starts serving and beating, once the name is ours. */
+  join(): void {
+    const o = this.#o;
+    this.#joined = true;
+    // Subscribed before the first heartbeat: a peer that hears us can call us at once.
+    this.#nc.subscribe(`${o.group}.rpc.${o.name}`, { callback: (_err, msg) => { this.#onRequest(msg); } });
+    const beat = this.#beatOf(BEAT);
+    this.#beat = setInterval(() => {
+      this.#publish(`${o.group}.hb.${o.name}`, beat);
+      this.#checkPeers();
+    }, o.heartbeatMs);
+    this.#publish(`${o.group}.hb.${o.name}`, beat);
+  }
+
+  #beatOf(kind: number): Uint8Array {
+    const id = utf8.encode(this.#id);
+    const bytes = new Uint8Array(1 + id.length);
+    bytes[0] = kind;
+    bytes.set(id, 1);
+    return bytes;
   }
 
   /** Resolves once every worker has been heard from; rejects after `timeoutMs` naming the missing ones. */
@@ -276,6 +362,14 @@ class NatsTransport implements Transport {
     } catch (error) {
       throw new TypeError(`The arguments cannot be sent over NATS: ${String(error)}`, { cause: error });
     }
+    // Checked before anything changes: the client would refuse it, and the peer is not gone.
+    const limit = this.#maxPayload();
+    if (bytes.length > limit) {
+      throw new RpcError(
+        `the request to rpc worker "${to}" is ${bytes.length} bytes, above the NATS server's max_payload (${limit} bytes); ` +
+          `send less per call (split it, or leave the data where it is behind an RRef), or raise max_payload in the server's configuration.`,
+      );
+    }
     const future = new Future<unknown>();
     if (this.#closed) {
       future.setException(new RpcShutdownError(`rpc worker "${this.name}" has closed its NATS transport`));
@@ -320,8 +414,9 @@ class NatsTransport implements Transport {
     clearInterval(this.#beat);
     for (const id of [...this.#pending.keys()]) this.#settle(id, false, error);
     try {
-      // Peers learn at once that this worker has left, rather than a heartbeat window later.
-      this.#nc.publish(`${this.#o.group}.hb.${this.name}`, BYE);
+      // Peers learn at once that this worker has left, rather than a heartbeat window later
+      // (not from one that never joined: the name is another process's).
+      if (this.#joined) this.#nc.publish(`${this.#o.group}.hb.${this.name}`, this.#beatOf(BYE));
       await this.#nc.drain();
     } catch {
       // Already closed (the server went away): nothing left to let go of.
@@ -384,34 +479,78 @@ class NatsTransport implements Transport {
     });
     out.addDoneCallback((f) => {
       if (msg.reply === undefined || msg.reply === "") return;
-      let value: unknown;
-      try {
-        value = f.value();
-      } catch (error) {
-        this.#publish(msg.reply, encodeFailure(error));
-        return;
-      }
-      let bytes: Uint8Array;
+      this.#publish(msg.reply, this.#replyBytes(f, from));
+    });
+  }
+
+  /** A served call's reply: its result or error, or an RpcError saying why neither can be sent. */
+  #replyBytes(f: Future, from: string): Uint8Array {
+    let what = "result";
+    let bytes: Uint8Array;
+    try {
+      const value = f.value();
       try {
         bytes = encode([true, value]);
       } catch (error) {
-        bytes = encodeFailure(
+        return encodeFailure(
           new RpcError(`rpc worker "${this.name}" could not send the result back to "${from}": it cannot be encoded (${String(error)})`),
         );
       }
-      this.#publish(msg.reply, bytes);
-    });
+    } catch (error) {
+      what = "error";
+      bytes = encodeFailure(error);
+    }
+    const limit = this.#maxPayload();
+    if (bytes.length <= limit) return bytes;
+    // The client would refuse it, and the caller learn nothing before its timeout: tell it now.
+    return encodeFailure(
+      new RpcError(
+        `rpc worker "${this.name}" could not send the ${what} back to "${from}": it is ${bytes.length} bytes, above the NATS ` +
+          `server's max_payload (${limit} bytes); return less per call (split it, or return an RRef), or raise max_payload in the server's configuration.`,
+      ),
+    );
+  }
+
+  /** The largest payload the server takes (the client refuses larger ones). */
+  #maxPayload(): number {
+    return this.#nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
   }
 
   #onBeat(msg: Msg): void {
     const peer = msg.subject.slice(this.#o.group.length + 4);
-    if (peer === this.name || !this.workers.includes(peer) || this.#gone.has(peer)) return;
-    if (msg.data[0] === 0) {
+    const kind = msg.data[0];
+    const id = fromUtf8.decode(msg.data.subarray(1));
+    if (peer === this.name) {
+      if (id !== this.#id) this.#onNamesake(kind, id);
+      return;
+    }
+    // A claim is not a presence: the peer is there once it beats.
+    if (!this.workers.includes(peer) || this.#gone.has(peer) || kind === CLAIM) return;
+    const known = this.#peerIds.get(peer);
+    if (known === undefined && kind === BEAT) this.#peerIds.set(peer, id);
+    else if (known !== id) return; // another process under its name, not the peer this group knows
+    if (kind === BYE) {
       this.#markGone(peer, "it shut down");
       return;
     }
     this.#lastSeen.set(peer, performance.now());
     this.#checkHeardAll();
+  }
+
+  /** A beat under this worker's own name from another process. */
+  #onNamesake(kind: number | undefined, id: string): void {
+    const subject = `${this.#o.group}.hb.${this.name}`;
+    if (this.#joined) {
+      // Tell a claimant at once that the name is held, rather than at the next beat.
+      if (kind === CLAIM) this.#publish(subject, this.#beatOf(BEAT));
+      return;
+    }
+    if (kind === BEAT) this.#lostTo ??= "a process that has joined the group under it";
+    else if (kind === CLAIM) {
+      if (id < this.#id) this.#lostTo ??= "another process that claimed it at the same moment";
+      // The winner says so, in case the other one has not heard it yet.
+      else this.#publish(subject, this.#beatOf(CLAIM));
+    }
   }
 
   #checkHeardAll(): void {
@@ -442,7 +581,16 @@ class NatsTransport implements Transport {
   }
 }
 
-// The library's error classes, so that one thrown remotely arrives as itself.
+/** Who holds a name, from its answer on the claim subject. */
+function describeHolder(data: Uint8Array): string {
+  try {
+    const who = decode(data);
+    return typeof who === "string" ? who : "another process";
+  } catch {
+    return "another process";
+  }
+}
+
 /** A failed reply's bytes: the error as the error codec sends it; one that cannot be encoded becomes an RpcError saying so. */
 function encodeFailure(error: unknown): Uint8Array {
   try {

@@ -1,24 +1,16 @@
-// A worker process of a NATS test group (forked by test/rpc-nats.test.ts): joins the group named
-// in its argument, serves the test functions (plus one that throws a library error), and shuts
-// down when the test asks it to (message "shutdown"), then lets the process exit by itself.
-import { initRpc, RpcTimeoutError } from "../../src/rpc/index.js";
+// A worker process of a NATS test group (forked by test/rpc/nats-group.ts): joins the group named
+// in its argument, serves the test functions (nats-functions.ts), and shuts down when the test
+// asks it to (message "shutdown"), then lets the process exit by itself.
+import { initRpc } from "../../src/rpc/index.js";
 import { natsTransport, type NatsTransportOptions } from "../../src/rpc/nats.js";
-import { functions, setAgent, type Functions } from "./functions.js";
+import { setAgent } from "./functions.js";
+import { natsFunctions, type NatsFunctions } from "./nats-functions.js";
 
 /** What the test passes as the first argument, as JSON. */
 export interface NatsWorkerConfig {
   transport: NatsTransportOptions;
   graceful?: boolean;
 }
-
-/** The functions a NATS test worker exposes: the shared ones and one that throws a library error. */
-export const natsFunctions = {
-  ...functions,
-  libraryError: (): never => {
-    throw new RpcTimeoutError("elsewhere", "thing", 5);
-  },
-};
-export type NatsFunctions = typeof natsFunctions;
 
 if (process.send !== undefined) {
   const config = JSON.parse(process.argv[2] ?? "{}") as NatsWorkerConfig;
@@ -35,4 +27,4 @@ if (process.send !== undefined) {
   process.send("ready");
 }
 
-export type { Functions };
+export { natsFunctions, type NatsFunctions };
