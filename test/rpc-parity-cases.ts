@@ -12,25 +12,18 @@
 // rpcAsync / toHereAsync (the `blocks` branches below, each saying so).
 //
 // Not ported, for features this library lacks or does differently:
-// - RRefs inside results (test_rpc_return_rref, test_nested_rref, test_nested_rref_stress, and
-//   the RRef-of-RRefs steps of test_rref_forward_chain): only arguments carry RRefs.
 // - WorkerInfo and ids (test_worker_id, test_get_worker_infos' ids, test_worker_info_pickle).
-// - Local RRefs made by a constructor (test_local_rref_no_fork), RRef proxies
-//   (test_rref_proxy_*), rref.rpc_sync()/remote() helpers, RRef type checks (test_rref_type_*).
+// - Local RRefs made by a constructor (test_local_rref_no_fork), RRef type checks (test_rref_type_*),
+//   the proxies' timeouts by type (test_rref_proxy_timeout).
 // - async_execution's return-type check (test_async_function_wrong_return_type): any value is
 //   accepted as a result; async_execution on classes and static methods.
-// - test_multi_layer_nested_async_rpc as torch has it (each hop fires the next and returns at
-//   once): fails here in most runs. A graceful shutdown closes a worker while the chain is still
-//   travelling, and a later hop fails with RpcWorkerGoneError ("it shut down"): a worker's "done"
-//   is sent once and not taken back when a call reaches it afterwards, so the group has no global
-//   check that no call is in flight anywhere. Ported below with each hop returning its future.
 // - Debug info, profiling, autograd, CUDA, TorchScript, custom picklers, process-group init,
 //   rpc.api._all_gather / barrier, dynamic group membership.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { waitAll } from "../src/index.js";
 import { RRef, RpcCannotBlockError, RpcError, RpcShutdownError, RpcTimeoutError, raisedOn, type RpcAgent } from "../src/rpc/index.js";
-import type { Functions } from "./rpc/functions.js";
+import { functions, type Functions } from "./rpc/functions.js";
 import type { NatsFunctions } from "./rpc/nats-functions.js";
 
 /** A running group as the cases need it: this thread's agent, and a way to shut all of it down. */
@@ -339,6 +332,63 @@ export function parity(t: ParityTransport): void {
       assert.equal(await g.agent.rpcAsync("worker1", "nestedRemote", ["worker2", 1, 3]), 4);
     });
 
+    it("test_rpc_return_rref", async () => {
+      // torch: a function returns rpc.remote(dst2, ...); the caller gets the RRef and to_here()s it. Same.
+      const ref = await g.agent.rpcAsync("worker1", "makeRef", ["worker2", 2, 1]);
+      assert.ok(ref instanceof RRef);
+      assert.equal(ref.owner(), "worker2");
+      assert.deepEqual(t.blocks ? ref.toHere() : await ref.toHereAsync(), [1, 1]);
+      ref.release();
+    });
+
+    it("test_nested_rref", async () => {
+      // torch: remote() of a function that returns two RRefs (to dst); to_here() gives the RRefs,
+      // each to_here()s to its value. Ours: RRefs inside a plain object and array of the value.
+      const outer = g.agent.remote("worker1", "makeRefs", ["worker2"]);
+      const { refs } = await outer.toHereAsync();
+      assert.ok(refs[0] instanceof RRef && refs[1].inner instanceof RRef);
+      assert.deepEqual(await refs[0].toHereAsync(), [1, 1]);
+      assert.deepEqual(await refs[1].inner.toHereAsync(), [2, 2, 2]);
+      for (const r of [outer, refs[0], refs[1].inner]) r.release();
+    });
+
+    it("test_nested_rref_stress", async () => {
+      // torch: 20 nested RRefs at once; same.
+      const outers = Array.from({ length: 20 }, (_, i) => g.agent.remote(i % 2 === 0 ? "worker1" : "worker3", "makeRefs", ["worker2"]));
+      const values = await Promise.all(outers.map(async (o) => {
+        const { refs } = await o.toHereAsync();
+        const got = [await refs[0].toHereAsync(), await refs[1].inner.toHereAsync()];
+        for (const r of [o, refs[0], refs[1].inner]) r.release();
+        return got;
+      }));
+      for (const v of values) assert.deepEqual(v, [[1, 1], [2, 2, 2]]);
+    });
+
+    it("test_rref_proxy_class", async () => {
+      // torch: rref.rpc_sync() / rpc_async() / remote() call the methods of an object kept on its
+      // owner. Same, typed; over NATS the rpc_sync() steps take rpcAsync() (nothing blocks there).
+      const ref = g.agent.remote("worker1", "counter", [1]);
+      if (t.blocks) assert.equal(ref.rpcSync().inc(1), 2);
+      else {
+        assert.throws(() => ref.rpcSync().inc(1), RpcCannotBlockError);
+        assert.equal(await ref.rpcAsync().inc(1), 2);
+      }
+      assert.equal(await ref.rpcAsync().inc(3), 5);
+      const got = ref.remote().get();
+      assert.equal(await got.toHereAsync(), 5);
+      got.release();
+      ref.release();
+    });
+
+    it("test_rref_proxy_non_exist", async () => {
+      // torch: calling a method the value lacks raises (AttributeError); ours: an RpcError naming it.
+      const ref = g.agent.remote("worker1", "counter", [1]);
+      const untyped = ref.rpcAsync() as unknown as Record<string, () => PromiseLike<unknown>>;
+      const e = await failure(untyped.nonExist?.() ?? Promise.resolve());
+      assert.ok(e instanceof RpcError && /no method "nonExist"/.test(e.message), String(e));
+      ref.release();
+    });
+
     it("test_rref_forward_chain", async () => {
       // torch: an RRef forwarded 8 hops by nested remote()s, read back through RRefs of RRefs;
       // ours: forwarded 8 hops as a call argument, the last holder reads the owner's value.
@@ -371,8 +421,17 @@ export function parity(t: ParityTransport): void {
 
     it("test_multi_layer_nested_async_rpc", async () => {
       // torch: a 20-hop chain of fire-and-forget rpc_asyncs, then shutdown at once, and no worker may
-      // leave early. Ours: each hop returns the next hop's future (see the note at the top), so the
-      // chain's count comes back along it.
+      // leave early. Same: each hop starts the next and returns; the graceful shutdown's rounds of
+      // counts see the chain still travelling, and the workers close only after its last hop.
+      const g = await t.start(["worker1", "worker2", "worker3"]);
+      const before = functions.count();
+      assert.equal(await g.agent.rpcAsync("worker1", "hopForget", [20]), 20); // back long before the chain ends
+      await g.close();
+      assert.equal(functions.count(), before + 2, "the chain's last hop reached main before the group closed");
+    });
+
+    it("test_multi_layer_nested_async_rpc, each hop returning the next one's future", async () => {
+      // Not in torch: the same chain with async_execution-style hops, its count coming back along it.
       const g = await t.start(["worker1", "worker2", "worker3"]);
       const chain = g.agent.rpcAsync("worker1", "hop", [20]);
       await g.close();
