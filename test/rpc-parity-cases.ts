@@ -12,7 +12,7 @@
 // rpcAsync / toHereAsync (the `blocks` branches below, each saying so).
 //
 // Not ported, for features this library lacks or does differently:
-// - WorkerInfo and ids (test_worker_id, test_get_worker_infos' ids, test_worker_info_pickle).
+// - WorkerInfo as a call's destination and pickled (test_worker_info_pickle): calls take names.
 // - Local RRefs made by a constructor (test_local_rref_no_fork), RRef type checks (test_rref_type_*),
 //   the proxies' timeouts by type (test_rref_proxy_timeout).
 // - async_execution's return-type check (test_async_function_wrong_return_type): any value is
@@ -62,6 +62,21 @@ export function parity(t: ParityTransport): void {
     });
     after(async () => {
       await g.close();
+    });
+
+    it("test_worker_id", () => {
+      // torch: get_worker_info() is this worker's (id = rank), get_worker_info(name) another's,
+      // an unknown name raises. Ours: workerInfo(), an RpcError.
+      assert.deepEqual(g.agent.workerInfo(), { name: "main", id: 0 });
+      assert.deepEqual(g.agent.workerInfo("worker2"), { name: "worker2", id: 2 });
+      assert.throws(() => g.agent.workerInfo("nobody"), RpcError);
+    });
+
+    it("test_get_worker_infos", async () => {
+      // torch: every worker's info, the same on every worker; ours from agent.workers, checked on worker1.
+      const infos = g.agent.workers.map((w) => g.agent.workerInfo(w));
+      assert.deepEqual(infos.map((i) => i.id), [0, 1, 2, 3]);
+      assert.deepEqual(await g.agent.rpcAsync("worker1", "workerInfos", []), infos);
     });
 
     it("test_self_add", () => {

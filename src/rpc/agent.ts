@@ -70,6 +70,21 @@ export interface RpcOptions<Local extends RpcFunctions> {
 }
 
 /**
+ * A worker of a group, as torch's `WorkerInfo`: its name and its rank in the group's order.
+ *
+ * @example
+ * ```ts
+ * const info: WorkerInfo = { name: "worker1", id: 1 };
+ * ```
+ */
+export interface WorkerInfo {
+  /** The worker's name. */
+  readonly name: string;
+  /** Its rank: its index in the group's list of workers. */
+  readonly id: number;
+}
+
+/**
  * Options of {@link RpcAgent.shutdown}.
  *
  * @example
@@ -337,6 +352,25 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
         return (...args: unknown[]) => this.rpcAsync(to, key as RpcFunctionName<F>, args as Parameters<F[RpcFunctionName<F>]>, options);
       },
     }) as { readonly [K in RpcFunctionName<F>]: (...args: Parameters<F[K]>) => Future<RpcResult<F[K]>> };
+  }
+
+  /**
+   * A worker's name and rank (torch's `get_worker_info(name)`, whose `id` is
+   * the rank): this worker's own without a name.
+   *
+   * @throws {@link RpcError} for a name that is no worker of the group.
+   *
+   * @example
+   * ```ts
+   * import { type RpcAgent } from "torch-futures/rpc";
+   * declare const agent: RpcAgent;
+   * const { name, id } = agent.workerInfo(); // e.g. { name: "main", id: 0 }
+   * const peers = agent.workers.map((w) => agent.workerInfo(w));
+   * ```
+   */
+  workerInfo(name: string = this.name): WorkerInfo {
+    this.#checkWorker("workerInfo", name);
+    return { name, id: this.workers.indexOf(name) };
   }
 
   /**

@@ -29,6 +29,7 @@ export {
   type RpcOptions,
   type RpcResult,
   type ShutdownOptions,
+  type WorkerInfo,
 } from "./agent.js";
 export { RRef, type RRefCallMode, type RRefMethods } from "./rref.js";
 export { RpcCannotBlockError, RpcDuplicateWorkerError, RpcError, RpcShutdownError, RpcTimeoutError, RpcWorkerGoneError, raisedOn } from "./errors.js";

@@ -54,6 +54,7 @@ export const functions = {
   add: (a: number, b: number): number => a + b,
   echo: <T>(value: T): T => value,
   whoami: (): string => self().name,
+  workerInfos: (): unknown => self().workers.map((w) => self().workerInfo(w)),
   count: (): number => ++hits,
   fail: (message: string): never => {
     throw new TypeError(message, { cause: new RangeError("the cause") });
