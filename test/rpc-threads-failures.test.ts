@@ -145,6 +145,18 @@ describe("rpc over worker threads: shutdown", () => {
     assert.equal(functions.count(), before + 2, "the chain's last hop reached main before the group closed");
   });
 
+  it("graceful: a worker that dies while the group shuts down counts as done, and the others close", async () => {
+    const g = await startThreadGroup(["worker1", "worker2"]);
+    const dying = g.agent.rpcAsync("worker1", "hang", []);
+    const served = g.agent.rpcAsync("worker2", "later", [100, 2]);
+    setTimeout(() => void g.workers.get("worker1")?.terminate(), 30); // during the shutdown's wait
+    const exit2 = once(g.workers.get("worker2") ?? assert.fail("worker2"), "exit");
+    await g.close();
+    assert.ok((await failure(dying)) instanceof RpcWorkerGoneError);
+    assert.equal(await served, 2);
+    assert.equal((await exit2)[0], 0);
+  });
+
   it("not graceful: the calls in flight fail with RpcShutdownError", async () => {
     const g = await startThreadGroup();
     const fut = g.agent.rpcAsync("worker1", "hang", []);
