@@ -67,3 +67,9 @@ export async function launch(example: RpcExample): Promise<void> {
     runIfMain(example.url, () => (process.argv.includes("--nats") ? withNats(example) : withThreads(example)));
   }
 }
+
+/** Plays this file's part (see {@link launch}), and gives the demo the example's two runs. */
+export async function rpcExample(example: RpcExample): Promise<{ main: () => Promise<void>; mainNats: () => Promise<void> }> {
+  await launch(example);
+  return { main: () => withThreads(example), mainNats: () => withNats(example) };
+}

@@ -9,7 +9,7 @@
 //   trainers made 400 updates
 //   learned y = 3.00·x + 2.00
 import { initRpc, type RRef, type Transport } from "../src/rpc/index.js";
-import { launch, withNats, withThreads } from "./rpc-launch.js";
+import { rpcExample } from "./rpc-launch.js";
 
 const WORKERS = ["main", "ps", "trainer1", "trainer2"];
 const STEPS = 200;
@@ -74,14 +74,4 @@ async function drive(transport: Transport): Promise<void> {
   await agent.shutdown();
 }
 
-const example = { url: import.meta.url, workers: WORKERS, drive, serve };
-
-export async function main(): Promise<void> {
-  await withThreads(example);
-}
-
-export async function mainNats(): Promise<void> {
-  await withNats(example);
-}
-
-await launch(example);
+export const { main, mainNats } = await rpcExample({ url: import.meta.url, workers: WORKERS, drive, serve });

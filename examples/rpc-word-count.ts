@@ -11,7 +11,7 @@
 //   futures: 3
 //   mappers still hold 0 counts
 import { initRpc, type RRef, type RpcAgent, type Transport } from "../src/rpc/index.js";
-import { launch, withNats, withThreads } from "./rpc-launch.js";
+import { rpcExample } from "./rpc-launch.js";
 
 const TEXT = [
   "the future is a handle and the callbacks run when the future completes",
@@ -77,14 +77,4 @@ async function drive(transport: Transport): Promise<void> {
   await agent.shutdown();
 }
 
-const example = { url: import.meta.url, workers: WORKERS, drive, serve };
-
-export async function main(): Promise<void> {
-  await withThreads(example);
-}
-
-export async function mainNats(): Promise<void> {
-  await withNats(example);
-}
-
-await launch(example);
+export const { main, mainNats } = await rpcExample({ url: import.meta.url, workers: WORKERS, drive, serve });
