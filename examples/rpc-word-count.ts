@@ -66,10 +66,10 @@ async function drive(transport: Transport): Promise<void> {
   for (const part of parts) part.release(); // main's own holds; the reducer let go of its own
   for (const [word, n] of top.slice(0, 4)) console.log(`${word}: ${n}`);
   // A release is a message to the owner, and the reducer's travel on channels of their own: ask
-  // again for a moment until they have arrived.
+  // again for a moment (up to 10 s on a loaded machine) until they have arrived.
   const heldNow = async (): Promise<number> => (await agent.rpcAsync("mapper1", "held", [])) + (await agent.rpcAsync("mapper2", "held", []));
   let held = await heldNow();
-  for (let i = 0; i < 100 && held > 0; i++) {
+  for (let i = 0; i < 1_000 && held > 0; i++) {
     await new Promise((resolve) => setTimeout(resolve, 10));
     held = await heldNow();
   }
