@@ -139,6 +139,8 @@ export class BerthRecord implements SharedRecord {
   watched = false;
   /** This thread is serializing or posting its value (a getter may try to complete it again). */
   completing = false;
+  /** This thread let go of the berth (see `publish`). */
+  released = false;
 
   constructor(fut: Future, end: LinkEnd, berth: number, gen: number, owner: boolean, pos: number) {
     this.fut = fut;
@@ -610,6 +612,10 @@ function publish(rec: BerthRecord, state: number, viaPort: boolean): void {
   const end = rec.end;
   const words = end.words;
   const kind = state === FULFILLED ? cells.FULFILLED : cells.REJECTED;
+  // The completer needs the berth no more: let go first, so that it is free once the other side has read it
+  // (else a send right after could find it taken and go by message, which a blocked browser worker cannot take).
+  rec.released = true;
+  Atomics.and(words, end.layout.berthWord(rec.berth) + cells.B_REF, rec.owner ? ~cells.REF_OWNER : ~cells.REF_ADOPTER);
   Atomics.store(words, stateWord(rec), (end.me << 4) | (viaPort ? cells.VIA_PORT : 0) | kind);
   // The other side's done ring: it looks at this berth alone, or at all of them if the ring is full.
   const tail = end.doneOut;
@@ -786,7 +792,9 @@ function finish(rec: BerthRecord, state: number, value: unknown): void {
   const end = rec.end;
   end.records.delete(rec.berth);
   forget(rec.fut);
-  Atomics.and(end.words, end.layout.berthWord(rec.berth) + cells.B_REF, rec.owner ? ~cells.REF_OWNER : ~cells.REF_ADOPTER);
+  if (!rec.released) {
+    Atomics.and(end.words, end.layout.berthWord(rec.berth) + cells.B_REF, rec.owner ? ~cells.REF_OWNER : ~cells.REF_ADOPTER);
+  }
   if (rec.watched) {
     end.watched--;
     updateRef(end);
