@@ -8,10 +8,14 @@
  * are all gone (terminated, closed) fails with `BrokenFutureError` instead of
  * hanging.
  *
+ * For many futures between the same two threads (the page and a worker, or
+ * two workers), a {@link FutureLink} is the fast path: made and handed over
+ * once, it carries futures and their completions through shared memory
+ * alone, with no `postMessage` per future.
+ *
  * Needs a cross-origin isolated page (COOP `same-origin` and COEP
  * `require-corp`), where `SharedArrayBuffer` exists. Bundlers and browsers
- * pick this entry through the `browser` export condition. `FutureLink` is
- * Node.js-only for now.
+ * pick this entry through the `browser` export condition.
  *
  * Importing this module installs the cross-thread layer into the core.
  * Futures that are never shared do not pay for it.
@@ -43,6 +47,8 @@ import { browserPlatform } from "./browser/platform.js";
 import { myLife } from "./browser/life.js";
 
 export { adopt, isFutureHandle, share, type FutureHandle } from "./browser/handle.js";
+export { FutureLink, isLinkHandle, openLink, type LinkHandle, type LinkOptions } from "./browser/link.js";
+export { LinkClosedError } from "./link/protocol.js";
 
 installRemote(createHooks(browserPlatform));
 // Taken now, so that it is held before this thread hands out its first handle.

@@ -143,7 +143,7 @@ export function share<T>(fut: Future<T>): FutureHandle<T> {
 }
 
 /** Checks that this page can share memory (throws a TypeError saying how if not), and starts this worker's sentinel. */
-function prepareThread(method: string): void {
+export function prepareThread(method: string): void {
   if (typeof SharedArrayBuffer === "function") {
     // A worker may block later; its sentinel must be up by then.
     sentinelPort();

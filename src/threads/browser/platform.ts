@@ -25,7 +25,7 @@ import { LATER, reasons, type Platform, type Port } from "../kit/index.js";
 import { decode, encode, UnencodableError } from "../codecs/clone-codec.js";
 import { BY_PORT, DATA, HELLO, append, cursorOf, createBox, peek, type Cursor } from "./mailbox.js";
 import { isLifeToken, myLife, guardLife, whenHeld, type LifeToken } from "./life.js";
-import { SENTINEL_NAME, type SentinelGuard } from "./sentinel.js";
+import { SENTINEL_NAME, type SentinelGuard, type SentinelLinkGuard } from "./sentinel.js";
 
 /** Rung on the port when a record waits in the mailbox. */
 const RING = 0;
@@ -213,6 +213,17 @@ function canBlockHere(): boolean {
   }
 }
 
+/** The life token of the thread at `mp`'s other end, if known. */
+function peerLifeOf(mp: MailPort): LifeToken | undefined {
+  // An adopter's (an opener's) first record says who it is; a blocked owner may not have read it yet.
+  const first = peek(mp.inbox);
+  if (mp.peerLife === undefined && first?.kind === HELLO) {
+    mp.inbox.at = first.next;
+    mp.learnPeer(decode(first.bytes));
+  }
+  return mp.peerLife;
+}
+
 let canBlock: boolean | undefined;
 const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === "function";
 
@@ -266,19 +277,27 @@ export const browserPlatform: Platform<MailPort> = {
     // Browsers keep a page and its workers alive regardless.
   },
   guardCell(mp, cell, participant, counted) {
-    // An adopter's first record says who it is; a blocked owner may not have read it yet.
-    const first = peek(mp.inbox);
-    if (mp.peerLife === undefined && first?.kind === HELLO) {
-      mp.inbox.at = first.next;
-      mp.learnPeer(decode(first.bytes));
-    }
-    const port = mp.peerLife === undefined ? undefined : sentinelPort();
-    if (port === undefined || mp.peerLife === undefined) return;
-    const guard: SentinelGuard = { life: mp.peerLife, cell, participant, counted };
+    const life = peerLifeOf(mp);
+    const port = life === undefined ? undefined : sentinelPort();
+    if (port === undefined || life === undefined) return;
+    const guard: SentinelGuard = { life, cell, participant, counted };
     port.postMessage(guard);
   },
-  guardLink() {
-    throw new Error("internal: FutureLink is not available in browsers");
+  guardLink(mp, link, side) {
+    const life = peerLifeOf(mp);
+    const port = life === undefined ? undefined : sentinelPort();
+    if (port === undefined || life === undefined) return;
+    const guard: SentinelLinkGuard = { life, link, side };
+    port.postMessage(guard);
+  },
+  packPort(mp) {
+    return { packed: mp.data(), transfer: [mp.port] };
+  },
+  unpackPort(packed) {
+    // An adopter's end: it tells the owner who it is, as adopt() does.
+    const mp = new MailPort(packed as MailPortData);
+    mp.hello();
+    return mp;
   },
   serialize: encode,
   deserialize: decode,

@@ -54,6 +54,14 @@ export interface Platform<P extends Port = Port> {
   serialize(value: unknown): Uint8Array;
   /** The inverse of `serialize`; `bytes` may be a view of shared memory. */
   deserialize(bytes: Uint8Array): unknown;
+  /**
+   * What `port` becomes to travel inside a message on another port, and what
+   * that message must transfer; {@link Platform.unpackPort} rebuilds it on
+   * the receiving thread. Absent: a port travels as it is (Node.js).
+   */
+  packPort?(port: P): { packed: unknown; transfer: object[] };
+  /** The inverse of {@link Platform.packPort}, on the receiving thread. */
+  unpackPort?(packed: unknown): P;
   /** Whether this thread can go away while the others go on (a worker, not the main thread). */
   readonly mortal: boolean;
   /** Whether this thread may block in `Atomics.wait` (a browser window's main thread may not). */

@@ -212,6 +212,18 @@ export const RECEIVE_CLOSED_THERE = "the thread at the other end closed this Fut
 export const RECEIVE_PEER_GONE =
   `the thread at the other end of this FutureLink has gone away ${GONE_WAYS}; no more futures will arrive.`;
 
+/** `receive()` on a browser window's main thread. */
+export const RECEIVE_CANNOT_BLOCK_HERE =
+  "receive() cannot block on a browser window's main thread: browsers forbid blocking it (Atomics.wait throws " +
+  "there). Use `await link.next()` (or `for await (const fut of link)`) to wait without blocking, or " +
+  "link.tryReceive(); receive() blocks in Web Workers.";
+/** `receive()` in a worker when the next future can come only through the event loop. */
+export const RECEIVE_ONLY_LATER =
+  "receive() cannot block for the next future of this FutureLink: it (or a message before it) was sent by " +
+  "message, which reaches this thread only through its event loop (in browsers: a future sent while the " +
+  "link's shared memory was full or one shared with share() before, or a value holding a SharedArrayBuffer " +
+  "or a MessagePort). Use `await link.next()` to take it, or make the link with a larger capacity.";
+
 /** `receive(timeoutMs)` timed out. */
 export function receiveTimedOut(timeoutMs: number | undefined): string {
   return (

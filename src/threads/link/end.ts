@@ -10,7 +10,7 @@
  * @module
  */
 import type { Future } from "../../future.js";
-import { cells, type Port } from "../kit/index.js";
+import { cells, host, spin, type Port } from "../kit/index.js";
 import type { HandleData } from "../share/protocol.js";
 import type { BerthMessage } from "./messages.js";
 import type { BerthRecord } from "./protocol.js";
@@ -96,6 +96,10 @@ export class LinkEnd {
   /** Which ends of the other side this thread has acted on: 1 closed, 2 gone. */
   endSeen = 0;
   unreadable: { error: unknown } | undefined;
+  /** The port holds a message that only the event loop can take (browsers), as of the last read. */
+  later = false;
+  /** This thread may block in `Atomics.wait` (a browser window's main thread may not). */
+  readonly canBlock: boolean;
 
   constructor(memory: SharedArrayBuffer, layout: cells.LinkLayout, me: number, port: Port) {
     this.memory = memory;
@@ -105,6 +109,7 @@ export class LinkEnd {
     this.halves = new Uint16Array(memory);
     this.doubles = new Float64Array(memory);
     this.port = port;
+    this.canBlock = host().canBlock;
     this.me = me;
     this.peerSide = 1 - me;
     this.mask = layout.capacity - 1;
@@ -144,6 +149,11 @@ export function awake(end: LinkEnd): boolean {
 
 /** Sleeps on this side's bell while it holds `seq`, telling the other side not to spin for an answer. */
 export function sleepOn(end: LinkEnd, seq: number, timeoutMs: number): void {
+  // A browser window's main thread spins instead (for the few microseconds another thread's claim lasts).
+  if (!end.canBlock) {
+    spin(end.words, end.bellMe, seq, performance.now() + timeoutMs);
+    return;
+  }
   Atomics.store(end.words, end.asleepMe, 1);
   Atomics.wait(end.words, end.bellMe, seq, timeoutMs);
   Atomics.store(end.words, end.asleepMe, 0);

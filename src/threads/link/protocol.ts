@@ -39,7 +39,14 @@
  */
 import { isDerived, settle } from "../../callback-queue.js";
 import { FULFILLED, PENDING, PENDING_SHARED, REJECTED } from "../../states.js";
-import { BrokenFutureError, DerivedFutureError, FutureAlreadyCompletedError, FutureError, FutureTimeoutError } from "../../errors.js";
+import {
+  BrokenFutureError,
+  DerivedFutureError,
+  FutureAlreadyCompletedError,
+  FutureError,
+  FutureNotCompletedError,
+  FutureTimeoutError,
+} from "../../errors.js";
 import { Future } from "../../future.js";
 import { decodeReason, encodeReason, registerErrorClass } from "../codecs/error-codec.js";
 import {
@@ -65,6 +72,7 @@ import { adoptHandle, isSharedOwner, shareFuture } from "../share/protocol.js";
 import { LinkEnd, awake, sleepOn, word } from "./end.js";
 import { T_BYTES, plainTag, readInlineValue, writePlain } from "./inline.js";
 import { BYTES, HAND, LIFELINE, VALUE, type LinkMessage, type BerthMessage } from "./messages.js";
+import { packHandle, unpackHandle } from "./handover.js";
 
 /**
  * Thrown by a `FutureLink` that is closed: by `send()` and `receive()` once
@@ -131,6 +139,8 @@ export class BerthRecord implements SharedRecord {
   watched = false;
   /** This thread is serializing or posting its value (a getter may try to complete it again). */
   completing = false;
+  /** This thread let go of the berth (see `publish`). */
+  released = false;
 
   constructor(fut: Future, end: LinkEnd, berth: number, gen: number, owner: boolean, pos: number) {
     this.fut = fut;
@@ -153,9 +163,9 @@ export class BerthRecord implements SharedRecord {
     return this.end.armed;
   }
 
-  /** A link's values are always readable synchronously. */
+  /** Its value came by message, behind one that only the event loop can take (browsers). */
   get later(): boolean {
-    return false;
+    return this.end.later && (Atomics.load(this.end.words, stateWord(this)) & cells.VIA_PORT) !== 0;
   }
 
   complete(state: number, value: unknown, transfer: readonly unknown[] | undefined): void {
@@ -235,6 +245,8 @@ function start(memory: SharedArrayBuffer, layout: cells.LinkLayout, me: number, 
     port,
     (message) => {
       onMessage(end, message as LinkMessage);
+      // A future that only the event loop could take (browsers): no ring follows it.
+      if ((message as LinkMessage).kind === HAND && end.receivers.length > 0) deliver(end);
     },
     (error) => {
       end.received = (end.received + 1) | 0;
@@ -281,8 +293,8 @@ export function sendFuture(end: LinkEnd, fut: Future): void {
     }
   }
   // No berth (or a future shared with share() already): share it, and send its handle on the port, numbered.
-  const data = shareFuture<Port>(fut);
-  end.port.postMessage({ kind: HAND, seq, handle: data } satisfies LinkMessage, [data.port]);
+  const { handle, transfer } = packHandle(shareFuture<Port>(fut));
+  end.port.postMessage({ kind: HAND, seq, handle } satisfies LinkMessage, transfer);
   Atomics.add(words, end.postedPeer, 1);
   cells.ringBell(words, end.layout, end.peerSide);
 }
@@ -387,6 +399,8 @@ function takeNext(end: LinkEnd): Future | undefined {
       }
       // The expected one went by message, posted before this berth was published.
       takePortMessages(end);
+      // Waiting for the event loop (browsers): not lost.
+      if (end.later) return undefined;
       // If it cannot be read, it is lost (its sender sees it broken when its port closes): skip it.
       if (!end.handovers.has(expected)) end.recvSeq = seq;
       continue;
@@ -422,6 +436,10 @@ export function receiveBlocking(end: LinkEnd, deadline: number, timeoutMs: numbe
     const seq = Atomics.load(words, end.bellMe);
     const fut = take(end);
     if (fut !== undefined) return fut;
+    // Browsers: a message waits that this thread cannot take while it blocks.
+    if (end.later && Atomics.load(words, end.postedMe) !== end.received) {
+      throw new FutureNotCompletedError(reasons.RECEIVE_ONLY_LATER);
+    }
     // A busy other side sends again soon: waking from sleep would cost more. (It spins only if this side is awake.)
     if (spin(words, end.bellMe, seq, spinEnd)) continue;
     const now = performance.now();
@@ -594,6 +612,10 @@ function publish(rec: BerthRecord, state: number, viaPort: boolean): void {
   const end = rec.end;
   const words = end.words;
   const kind = state === FULFILLED ? cells.FULFILLED : cells.REJECTED;
+  // The completer needs the berth no more: let go first, so that it is free once the other side has read it
+  // (else a send right after could find it taken and go by message, which a blocked browser worker cannot take).
+  rec.released = true;
+  Atomics.and(words, end.layout.berthWord(rec.berth) + cells.B_REF, rec.owner ? ~cells.REF_OWNER : ~cells.REF_ADOPTER);
   Atomics.store(words, stateWord(rec), (end.me << 4) | (viaPort ? cells.VIA_PORT : 0) | kind);
   // The other side's done ring: it looks at this berth alone, or at all of them if the ring is full.
   const tail = end.doneOut;
@@ -686,8 +708,9 @@ function onMessage(end: LinkEnd, message: LinkMessage): void {
   end.received = (end.received + 1) | 0;
   if (message.kind === HAND) {
     // Sent as this thread closed the link: refused, so its owner sees it broken.
-    if (end.closed) message.handle.port.close();
-    else end.handovers.set(message.seq, message.handle);
+    const handle = unpackHandle(message.handle);
+    if (end.closed) handle.port.close();
+    else end.handovers.set(message.seq, handle);
   } else if (message.kind === LIFELINE) {
     if (end.portClosed) message.lifeline.close();
     else end.held.push(message.lifeline);
@@ -703,6 +726,7 @@ function takePortMessages(end: LinkEnd): void {
   // Node.js crashes reading a port from inside its own 'close' event; a closed port holds nothing anyway.
   if (end.portClosed) return;
   const p = host();
+  end.later = false;
   for (;;) {
     let got: { message: unknown } | undefined | typeof LATER;
     try {
@@ -712,8 +736,12 @@ function takePortMessages(end: LinkEnd): void {
       noteUnreadable(end, error);
       continue;
     }
-    // Links run only where ports can be read synchronously (Node.js): never LATER.
-    if (got === undefined || got === LATER) return;
+    if (got === undefined) return;
+    if (got === LATER) {
+      // Browsers: what bytes cannot carry waits for the event loop, and so does all behind it.
+      end.later = true;
+      return;
+    }
     onMessage(end, got.message as LinkMessage);
   }
 }
@@ -764,7 +792,9 @@ function finish(rec: BerthRecord, state: number, value: unknown): void {
   const end = rec.end;
   end.records.delete(rec.berth);
   forget(rec.fut);
-  Atomics.and(end.words, end.layout.berthWord(rec.berth) + cells.B_REF, rec.owner ? ~cells.REF_OWNER : ~cells.REF_ADOPTER);
+  if (!rec.released) {
+    Atomics.and(end.words, end.layout.berthWord(rec.berth) + cells.B_REF, rec.owner ? ~cells.REF_OWNER : ~cells.REF_ADOPTER);
+  }
   if (rec.watched) {
     end.watched--;
     updateRef(end);
@@ -854,6 +884,11 @@ function armLink(end: LinkEnd): void {
   end.armed = true;
   if (end.portClosed || Atomics.load(end.words, end.mortalPeer) === 0) return;
   const p = host();
+  if (!p.lifelines) {
+    // The sentinel guards the other side's thread itself.
+    p.guardLink(end.port, end.memory, end.me);
+    return;
+  }
   const [mine, theirs] = p.channel();
   try {
     end.port.postMessage({ kind: LIFELINE, lifeline: theirs } satisfies LinkMessage, [theirs]);

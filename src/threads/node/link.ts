@@ -6,18 +6,10 @@
  */
 import type { MessagePort } from "node:worker_threads";
 import { reasons } from "../kit/index.js";
-import { deadlineOf, type Future } from "../../future.js";
-import {
-  closeLink,
-  createLink,
-  isEnded,
-  nextFuture,
-  openLinkData,
-  receiveBlocking,
-  sendFuture,
-  take,
-} from "../link/protocol.js";
+import type { Future } from "../../future.js";
+import { closeLink, isEnded, nextFuture, sendFuture, take } from "../link/protocol.js";
 import type { LinkEnd } from "../link/end.js";
+import { endOf, openWith, receiveOn } from "../link/face.js";
 
 /**
  * Sizes of a new {@link FutureLink}. The defaults suit most uses; neither
@@ -113,9 +105,6 @@ export interface LinkHandle<Out = unknown, In = Out> {
   readonly __linkTypes?: () => [sent: Out, received: In];
 }
 
-// Set while openLink() constructs the end it opened.
-let opening: LinkEnd | undefined;
-
 /**
  * A standing link between two threads, over which futures cross — and
  * complete — through shared memory alone: no `postMessage` and no new port
@@ -200,19 +189,14 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    * ```
    */
   constructor(options?: LinkOptions) {
-    if (opening !== undefined) {
-      this._end = opening;
-      this.#handle = undefined;
-      return;
-    }
-    const { end, data } = createLink<MessagePort>(options);
-    this._end = end;
-    this.#handle = {
+    const { end, handle } = endOf<MessagePort, LinkHandle<In, Out>>(options, (data) => ({
       torchFuturesLink: 1,
       transferList: [data.port],
       memory: data.memory,
       port: data.port,
-    };
+    }));
+    this._end = end;
+    this.#handle = handle;
   }
 
   /**
@@ -293,8 +277,7 @@ export class FutureLink<Out = unknown, In = Out> implements AsyncIterable<Future
    * ```
    */
   receive(timeoutMs?: number): Future<In> {
-    const deadline = deadlineOf(timeoutMs, "receive");
-    return receiveBlocking(this._end, deadline, timeoutMs) as Future<In>;
+    return receiveOn(this._end, timeoutMs) as Future<In>;
   }
 
   /**
@@ -409,20 +392,8 @@ export function openLink<Out, In>(handle: LinkHandle<Out, In>): FutureLink<Out, 
   if (!isLinkHandle(handle)) {
     throw new TypeError(reasons.notALinkHandle(handle));
   }
-  const end = openLinkData({ memory: handle.memory, port: handle.port });
-  const known = links.get(end);
-  if (known !== undefined) return known as FutureLink<Out, In>;
-  opening = end;
-  try {
-    const link = new FutureLink<Out, In>();
-    links.set(end, link);
-    return link;
-  } finally {
-    opening = undefined;
-  }
+  return openWith({ memory: handle.memory, port: handle.port }, () => new FutureLink<Out, In>());
 }
-
-const links = new WeakMap<LinkEnd, object>();
 
 /**
  * Whether `value` is a {@link LinkHandle} (as received from another thread,
