@@ -31,7 +31,7 @@ export {
   type ShutdownOptions,
   type WorkerInfo,
 } from "./agent.js";
-export { RRef, type RRefCallMode, type RRefMethods } from "./rref.js";
+export { RRef, type RRefCallMode, type RRefMethodName, type RRefMethods } from "./rref.js";
 export { RpcCannotBlockError, RpcDuplicateWorkerError, RpcError, RpcShutdownError, RpcTimeoutError, RpcWorkerGoneError, raisedOn } from "./errors.js";
 export { createThreadGroup, isRpcGroupHandle, threadsTransport, type RpcGroupHandle } from "./threads.js";
 export type { CallOptions, RequestHandler, RpcRequest, RRefWire, Transport } from "./transport.js";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Future } from "../future.js";
-import type { RpcCallOptions } from "./agent.js";
+import type { RpcCallOptions, RpcResult } from "./agent.js";
 import type { RRefWire } from "./transport.js";
 
 /** What an RRef asks of the agent that made it. @internal */
@@ -21,12 +21,18 @@ export interface RRefAgent {
 /** How a method of an RRef's value is called on its owner: blocking, as a future, or as a new RRef. @internal */
 export type RRefCallMode = "sync" | "async" | "remote";
 
-/** What a method's call gives back: its return value, awaited (a `Future` or Promise it returns is waited for). */
-type Settled<R> = R extends Future<infer U> ? U : Awaited<R>;
-
-/** The names of the methods of `T` (`then` left out: the stand-ins are never thenable). */
+/**
+ * The names of the methods of `T`, as an RRef's stand-ins call them (`then`
+ * left out: the stand-ins are never thenable).
+ *
+ * @example
+ * ```ts
+ * import type { RRefMethodName } from "torch-futures/rpc";
+ * const name: RRefMethodName<Map<string, number>> = "has";
+ * ```
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any method type
-type MethodName<T> = Exclude<Extract<{ [K in keyof T]: T[K] extends (...args: any[]) => unknown ? K : never }[keyof T], string>, "then">;
+export type RRefMethodName<T> = Exclude<Extract<{ [K in keyof T]: T[K] extends (...args: any[]) => unknown ? K : never }[keyof T], string>, "then">;
 
 /**
  * A typed stand-in for the value of an RRef, whose methods run on its owner
@@ -46,8 +52,8 @@ type MethodName<T> = Exclude<Extract<{ [K in keyof T]: T[K] extends (...args: an
  * ```
  */
 export type RRefMethods<T, Mode extends RRefCallMode> = {
-  readonly [K in MethodName<T>]: T[K] extends (...args: infer A) => infer R
-    ? (...args: A) => Mode extends "sync" ? Settled<R> : Mode extends "async" ? Future<Settled<R>> : RRef<Settled<R>>
+  readonly [K in RRefMethodName<T>]: T[K] extends (...args: infer A) => unknown
+    ? (...args: A) => Mode extends "sync" ? RpcResult<T[K]> : Mode extends "async" ? Future<RpcResult<T[K]>> : RRef<RpcResult<T[K]>>
     : never;
 };
 
