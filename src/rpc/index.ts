@@ -31,6 +31,6 @@ export {
   type ShutdownOptions,
 } from "./agent.js";
 export { RRef } from "./rref.js";
-export { RpcCannotBlockError, RpcDuplicateWorkerError, RpcError, RpcShutdownError, RpcTimeoutError, RpcWorkerGoneError, raisedOn } from "./errors.js";
+export { RpcCannotBlockError, RpcConnectionLostError, RpcDuplicateWorkerError, RpcError, RpcShutdownError, RpcTimeoutError, RpcWorkerGoneError, raisedOn } from "./errors.js";
 export { createThreadGroup, isRpcGroupHandle, threadsTransport, type RpcGroupHandle } from "./threads.js";
 export type { CallOptions, RequestHandler, RpcRequest, RRefWire, Transport } from "./transport.js";

@@ -119,7 +119,8 @@ function startOn(binary: string, port: number): Promise<ChildProcess> {
  * Starts the system's `nats-server` (`/usr/sbin/nats-server`, else the first on PATH) on
  * 127.0.0.1 with a free port and resolves once it accepts connections. Throws if the server
  * is not installed, or if five starts on five ports all failed (the message quotes its output).
- * The server is killed if this process exits before `stop()`.
+ * The server is killed if this process exits before `stop()`. With `port`, it
+ * starts on that port only (a server restarted where its clients reconnect).
  *
  * @example
  * ```ts
@@ -132,11 +133,11 @@ function startOn(binary: string, port: number): Promise<ChildProcess> {
  * await server.stop();
  * ```
  */
-export async function startNatsServer(): Promise<NatsServer> {
+export async function startNatsServer(options: { port?: number } = {}): Promise<NatsServer> {
   const binary = findBinary();
   let lastError: unknown;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     let child: ChildProcess;
     try {
       child = await startOn(binary, port);
