@@ -1,6 +1,7 @@
 // torch-futures/rpc over NATS: a real nats-server, workers in child processes (rpc/nats-worker.ts).
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { connect } from "nats";
 import { after, before, describe, it } from "node:test";
 import { Future, FutureTimeoutError } from "../src/index.js";
 import {
@@ -13,6 +14,7 @@ import {
   RpcWorkerGoneError,
 } from "../src/rpc/index.js";
 import { natsTransport } from "../src/rpc/nats.js";
+import { decode, encode } from "../src/threads/codecs/clone-codec.js";
 import { startNatsServer, type NatsServer } from "./support/nats-server.js";
 import { startNatsGroup, type NatsGroup, type NatsGroupOptions } from "./rpc/nats-group.js";
 
@@ -117,7 +119,8 @@ describe("rpc over NATS", () => {
   });
 
   it("refuses a request above the server's max_payload with RpcError, fails a reply above it at once, and the peer stays", async () => {
-    const g = await startGroup();
+    // Building and encoding 2 MB takes a while on a loaded machine: a long death window keeps this about sizes.
+    const g = await startGroup(["worker1"], { heartbeatMs: 250, deadAfterMs: 10_000 });
     try {
       // Before: a request too large counted its peer as gone, and a reply too large was dropped
       // (the caller waited for its timeout).
@@ -345,6 +348,24 @@ describe("rpc over NATS: dropped peers stay dropped; a server restart is survive
     } finally {
       worker1?.kill("SIGCONT");
       assert.deepEqual(await g.close(), [0, 0]);
+    }
+  });
+
+  it("does not serve a request from a worker it dropped: the reply says so", async () => {
+    const g = await startGroup(["worker1"], { heartbeatMs: 100, deadAfterMs: 400 });
+    const nc = await connect({ servers: server.url });
+    try {
+      g.children.get("worker1")?.kill("SIGSTOP");
+      await until(() => g.agent.rpcAsync("worker1", "add", [1, 1]).done(), 5_000, "main drops worker1");
+      const before = g.agent.rpcSync("main", "count", []);
+      // What the resumed worker would send before it hears it was dropped: a call in its name.
+      const reply = await nc.request(`${g.group}.rpc.main`, encode(["worker1", { kind: "call", fn: "count", args: [] }]), { timeout: 5_000 });
+      assert.deepEqual(decode(reply.data), ["dropped", "no heartbeat for more than 400 ms"]);
+      assert.equal(g.agent.rpcSync("main", "count", []), before + 1); // the refused call did not run
+    } finally {
+      g.children.get("worker1")?.kill("SIGCONT");
+      await nc.close();
+      await g.close();
     }
   });
 

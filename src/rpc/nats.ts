@@ -64,9 +64,10 @@ export interface NatsTransportOptions {
   readonly heartbeatMs?: number;
   /**
    * Milliseconds without a heartbeat after which a peer counts as gone.
-   * Default 4 × `heartbeatMs`. A peer whose event loop is blocked (a long
-   * synchronous function) for longer than this cannot send heartbeats, and
-   * counts as gone too: raise it for such functions.
+   * Default 4 × `heartbeatMs`. Requests and replies count as heartbeats, and
+   * a busy worker beats between its calls. A peer whose event loop is blocked
+   * (a long synchronous function) for longer than this cannot, and counts as
+   * gone for good (see {@link natsTransport}): raise it for such functions.
    */
   readonly deadAfterMs?: number;
   /** Milliseconds to connect and hear from every worker before giving up. Default 30,000. */
@@ -283,6 +284,8 @@ class NatsTransport implements Transport {
   #reconnectedAt = Number.NEGATIVE_INFINITY;
   /** Calls made while the connection is down, sent once it is back (the client drops what is published meanwhile). */
   readonly #unsent = new Set<number>();
+  #beatBytes: Uint8Array = new Uint8Array(0);
+  #lastBeat = 0;
 
   constructor(nc: NatsConnection, o: Checked) {
     this.#nc = nc;
@@ -356,12 +359,23 @@ class NatsTransport implements Transport {
     this.#joined = true;
     // Subscribed before the first heartbeat: a peer that hears us can call us at once.
     this.#nc.subscribe(`${o.group}.rpc.${o.name}`, { callback: (_err, msg) => { this.#onRequest(msg); } });
-    const beat = this.#beatOf(BEAT);
+    this.#beatBytes = this.#beatOf(BEAT);
     this.#beat = setInterval(() => {
-      if (!this.#disconnected) this.#publish(`${o.group}.hb.${o.name}`, beat);
+      this.#beatNow();
       this.#checkPeers();
     }, o.heartbeatMs);
-    this.#publish(`${o.group}.hb.${o.name}`, beat);
+    this.#beatNow();
+  }
+
+  #beatNow(): void {
+    if (this.#disconnected) return;
+    this.#lastBeat = performance.now();
+    this.#publish(`${this.#o.group}.hb.${this.name}`, this.#beatBytes);
+  }
+
+  /** Beats between two timer beats if a flood of calls holds the timer back, so that peers do not take a busy worker for gone. */
+  #beatIfDue(): void {
+    if (this.#joined && performance.now() - this.#lastBeat >= this.#o.heartbeatMs) this.#beatNow();
   }
 
   #beatOf(kind: number): Uint8Array {
@@ -458,6 +472,7 @@ class NatsTransport implements Transport {
     }
     try {
       this.#nc.publish(`${this.#o.group}.rpc.${call.peer}`, call.bytes, { reply: `${this.#inbox}.${id}` });
+      this.#beatIfDue();
     } catch (error) {
       // Closed for good (its closed() handler reports every peer gone), or reconnecting with a full buffer.
       this.#settle(
@@ -528,6 +543,7 @@ class NatsTransport implements Transport {
       return;
     }
     this.#lastSeen.set(call.peer, performance.now());
+    this.#beatIfDue();
     let reply: [boolean | typeof DROPPED, unknown];
     try {
       reply = decode(msg.data) as [boolean | typeof DROPPED, unknown];
@@ -555,11 +571,14 @@ class NatsTransport implements Transport {
       from = sender;
       // A worker counted as gone is not served again: it learns so from the reply.
       refused = this.#goneDetail.get(sender);
+      // A request is a sign of life, as a heartbeat is (its heartbeats may queue behind a flood of them).
+      if (refused === undefined && this.workers.includes(sender) && sender !== this.name) this.#lastSeen.set(sender, performance.now());
       return refused === undefined ? handler(request, sender) : undefined;
     });
     out.addDoneCallback((f) => {
       if (msg.reply === undefined || msg.reply === "") return;
       this.#publish(msg.reply, refused === undefined ? this.#replyBytes(f, from) : encode([DROPPED, refused]));
+      this.#beatIfDue();
     });
   }
 
