@@ -7,7 +7,10 @@
  * Wire: requests to a worker go to `<group>.rpc.<name>`, each with its call
  * id as the last token of its reply subject (`<inbox>.<id>`, one inbox per
  * worker), so that the server's "no responders" status, which has no payload,
- * still names the call. Heartbeats go to `<group>.hb.<name>`. Payloads are the
+ * still names the call. Heartbeats go to `<group>.hb.<name>` (with the
+ * sending process's instance id), a joining process asks
+ * `<group>.claim.<name>` whether its name is taken, and a worker tells one it
+ * dropped so on `<group>.drop.<name>`. Payloads are the
  * library's structured-clone bytes; errors keep their class (built-in ones and
  * the library's), message, stack, `cause` and own properties.
  *
@@ -141,8 +144,9 @@ const fromUtf8 = new TextDecoder();
  * @param options - the server(s), this worker's name, the group's workers; see {@link NatsTransportOptions}.
  * @throws TypeError (in the promise) for bad options;
  * {@link RpcDuplicateWorkerError} if another process holds this name;
- * {@link RpcError} if the connection fails, or if some workers were not heard
- * from within `connectTimeoutMs` (the message names them).
+ * {@link RpcError} if the connection fails, if a worker of the group dropped
+ * this name earlier, or if some workers were not heard from within
+ * `connectTimeoutMs` (the message names them).
  *
  * @example
  * ```ts
