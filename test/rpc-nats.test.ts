@@ -1,17 +1,20 @@
 // torch-futures/rpc over NATS: a real nats-server, workers in child processes (rpc/nats-worker.ts).
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { connect } from "nats";
 import { after, before, describe, it } from "node:test";
 import { Future, FutureTimeoutError } from "../src/index.js";
 import {
   raisedOn,
   RpcCannotBlockError,
+  RpcConnectionLostError,
   RpcDuplicateWorkerError,
   RpcError,
   RpcTimeoutError,
   RpcWorkerGoneError,
 } from "../src/rpc/index.js";
 import { natsTransport } from "../src/rpc/nats.js";
+import { decode, encode } from "../src/threads/codecs/clone-codec.js";
 import { startNatsServer, type NatsServer } from "./support/nats-server.js";
 import { startNatsGroup, type NatsGroup, type NatsGroupOptions } from "./rpc/nats-group.js";
 
@@ -116,7 +119,8 @@ describe("rpc over NATS", () => {
   });
 
   it("refuses a request above the server's max_payload with RpcError, fails a reply above it at once, and the peer stays", async () => {
-    const g = await startGroup();
+    // Building and encoding 2 MB takes a while on a loaded machine: a long death window keeps this about sizes.
+    const g = await startGroup(["worker1"], { heartbeatMs: 250, deadAfterMs: 10_000 });
     try {
       // Before: a request too large counted its peer as gone, and a reply too large was dropped
       // (the caller waited for its timeout).
@@ -302,6 +306,115 @@ describe("rpc over NATS: two processes under one worker name", () => {
       assert.equal(joined.length, 1, `round ${round}: ${refused.map(String).join("; ")}`);
       assert.ok(refused[0] instanceof RpcDuplicateWorkerError && refused[0].worker === "a", String(refused[0]));
       for (const r of results) if (r.status === "fulfilled") await r.value.close(new Error("test over"));
+    }
+  });
+});
+
+/** Resolves once `check()` holds, checking every 20 ms; fails after `ms` with `what`. */
+async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > end) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("rpc over NATS: dropped peers stay dropped; a server restart is survived", () => {
+  it("keeps a peer that missed its heartbeats (SIGSTOP) gone after SIGCONT, and the resumed worker learns it was dropped", async () => {
+    const g = await startGroup(["worker1", "worker2"], { heartbeatMs: 100, deadAfterMs: 400 });
+    const worker1 = g.children.get("worker1");
+    try {
+      const inFlight = g.agent.rpcAsync("worker1", "later", [1_500, 1]);
+      assert.equal(await g.agent.rpcAsync("worker1", "add", [1, 1]), 2); // the "later" call has arrived
+      worker1?.kill("SIGSTOP");
+      await rejects(inFlight, (e: unknown) => e instanceof RpcWorkerGoneError && e.worker === "worker1" && /no heartbeat/.test(e.message));
+      // worker2 drops it too, each peer by its own heartbeat window.
+      await until(async () => !(await g.callFrom("worker2", "worker1", "add", [1, 2])).ok, 5_000, "worker2 drops worker1");
+      worker1?.kill("SIGCONT");
+      // The resumed worker hears from its peers that they dropped it, and counts them as gone in turn.
+      await until(() => g.gone("worker1").length === 2, 5_000, "worker1 learns main and worker2 dropped it");
+      assert.deepEqual(g.gone("worker1").map((r) => r.gone).sort(), ["main", "worker2"]);
+      for (const r of g.gone("worker1")) assert.match(r.message, /it dropped "worker1" from the group: no heartbeat for more than 400 ms/);
+      for (const to of ["main", "worker2"]) {
+        const outcome = await g.callFrom("worker1", to, "add", [1, 2]);
+        assert.ok(!outcome.ok && outcome.name === "RpcWorkerGoneError", JSON.stringify(outcome));
+      }
+      // Calls to it still fail at once; the rest of the group goes on.
+      const later = g.agent.rpcAsync("worker1", "add", [1, 2]);
+      assert.ok(later.done());
+      await rejects(later, RpcWorkerGoneError);
+      assert.equal(await g.agent.rpcAsync("worker2", "add", [2, 2]), 4);
+      assert.deepEqual(g.gone("worker2").map((r) => r.gone), ["worker1"]);
+    } finally {
+      worker1?.kill("SIGCONT");
+      assert.deepEqual(await g.close(), [0, 0]);
+    }
+  });
+
+  it("does not serve a request from a worker it dropped: the reply says so", async () => {
+    const g = await startGroup(["worker1"], { heartbeatMs: 100, deadAfterMs: 400 });
+    const nc = await connect({ servers: server.url });
+    try {
+      g.children.get("worker1")?.kill("SIGSTOP");
+      await until(() => g.agent.rpcAsync("worker1", "add", [1, 1]).done(), 5_000, "main drops worker1");
+      const before = g.agent.rpcSync("main", "count", []);
+      // What the resumed worker would send before it hears it was dropped: a call in its name.
+      const reply = await nc.request(`${g.group}.rpc.main`, encode(["worker1", { kind: "call", fn: "count", args: [] }]), { timeout: 5_000 });
+      assert.deepEqual(decode(reply.data), ["dropped", "no heartbeat for more than 400 ms"]);
+      assert.equal(g.agent.rpcSync("main", "count", []), before + 1); // the refused call did not run
+    } finally {
+      g.children.get("worker1")?.kill("SIGCONT");
+      await nc.close();
+      await g.close();
+    }
+  });
+
+  it("refuses a process restarted under the name of a dropped worker: RpcError naming who dropped it", async () => {
+    const g = await startGroup(["worker1", "worker2"], { heartbeatMs: 100, deadAfterMs: 400 });
+    try {
+      const child = g.children.get("worker1");
+      const exited = child === undefined ? Promise.resolve() : once(child, "exit");
+      child?.kill("SIGKILL");
+      await exited;
+      await until(() => g.agent.rpcAsync("worker1", "add", [1, 1]).done(), 5_000, "main drops worker1");
+      const err = await natsTransport({ servers: server.url, name: "worker1", workers: g.workers, group: g.group, heartbeatMs: 100, deadAfterMs: 400 }).then(
+        () => assert.fail("joined"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof RpcError && !(err instanceof RpcDuplicateWorkerError), String(err));
+      assert.match(err.message, /"worker1" cannot join group "test\d+g\d+": "(main|worker2)" dropped it from the group/);
+      assert.match(err.message, /start the whole group again/);
+      assert.equal(await g.agent.rpcAsync("worker2", "add", [2, 2]), 4);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it("survives a brief server restart: calls in flight fail with RpcConnectionLostError, calls made meanwhile complete, nobody is dropped", async () => {
+    const own = await startNatsServer();
+    const g = await startNatsGroup(["worker1", "worker2"], { server: own });
+    let restarted: NatsServer | undefined;
+    try {
+      assert.equal(await g.agent.rpcAsync("worker1", "add", [1, 2]), 3);
+      const inFlight = g.agent.rpcAsync("worker1", "later", [2_000, 1]);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // it has arrived
+      own.kill("SIGKILL");
+      // A definite outcome at once, rather than a wait for a reply that may be lost.
+      await rejects(inFlight, (e: unknown) => e instanceof RpcConnectionLostError && e.worker === "worker1" && /may or may not have run/.test(e.message));
+      // Longer than deadAfterMs (1,000 ms by default): silence while cut off does not count.
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      const meanwhile = [g.agent.rpcAsync("worker1", "add", [2, 2]), g.agent.rpcAsync("worker2", "forward", ["worker1", 3, 3])];
+      restarted = await startNatsServer({ port: own.port });
+      assert.deepEqual(await Promise.all(meanwhile), [4, 6]);
+      // Peers had a fresh window after the reconnect: wait past it, and everyone is still there.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      assert.equal(await g.agent.rpcAsync("worker1", "add", [5, 5]), 10);
+      const outcome = await g.callFrom("worker2", "worker1", "add", [1, 1]);
+      assert.ok(outcome.ok && outcome.value === 2, JSON.stringify(outcome));
+      assert.deepEqual([g.gone("worker1"), g.gone("worker2")], [[], []]);
+    } finally {
+      assert.deepEqual(await g.close(), [0, 0]);
+      await restarted?.stop();
     }
   });
 });

@@ -138,6 +138,38 @@ export class RpcDuplicateWorkerError extends RpcError {
 }
 
 /**
+ * The connection to the message server dropped while the call was in flight
+ * (the NATS transport reconnects by itself): its reply may be lost, so the
+ * call fails at once rather than at its timeout, and it may or may not have
+ * run on the worker. Later calls go through once the connection is back.
+ * Retry only calls that are safe to run twice.
+ *
+ * @example
+ * ```ts
+ * import { RpcConnectionLostError, type RpcAgent } from "torch-futures/rpc";
+ * declare const agent: RpcAgent<{ get(key: string): number }>;
+ * const read = (): Promise<number> =>
+ *   Promise.resolve(agent.rpcAsync("worker1", "get", ["n"])).catch((e: unknown) => {
+ *     if (e instanceof RpcConnectionLostError) return read(); // a read: safe to run twice
+ *     throw e;
+ *   });
+ * ```
+ */
+export class RpcConnectionLostError extends RpcError {
+  /** The worker the call went to. */
+  readonly worker: string;
+
+  /**
+   * @param worker - the worker the call went to.
+   * @param message - what happened and what to do.
+   */
+  constructor(worker: string, message: string) {
+    super(message);
+    this.worker = worker;
+  }
+}
+
+/**
  * `rpcSync` on a thread or transport that cannot block (a browser's main
  * thread, or the NATS transport, whose replies need the event loop). Use
  * `await agent.rpcAsync(...)` instead.
@@ -191,3 +223,4 @@ registerErrorClass("RpcWorkerGoneError", RpcWorkerGoneError);
 registerErrorClass("RpcShutdownError", RpcShutdownError);
 registerErrorClass("RpcCannotBlockError", RpcCannotBlockError);
 registerErrorClass("RpcDuplicateWorkerError", RpcDuplicateWorkerError);
+registerErrorClass("RpcConnectionLostError", RpcConnectionLostError);

@@ -32,6 +32,6 @@ export {
   type WorkerInfo,
 } from "./agent.js";
 export { RRef, type RRefCallMode, type RRefMethodName, type RRefMethods } from "./rref.js";
-export { RpcCannotBlockError, RpcDuplicateWorkerError, RpcError, RpcShutdownError, RpcTimeoutError, RpcWorkerGoneError, raisedOn } from "./errors.js";
+export { RpcCannotBlockError, RpcConnectionLostError, RpcDuplicateWorkerError, RpcError, RpcShutdownError, RpcTimeoutError, RpcWorkerGoneError, raisedOn } from "./errors.js";
 export { createThreadGroup, isRpcGroupHandle, threadsTransport, type RpcGroupHandle } from "./threads.js";
 export type { CallOptions, RequestHandler, RpcRequest, RRefWire, Transport } from "./transport.js";

@@ -7,7 +7,10 @@
  * Wire: requests to a worker go to `<group>.rpc.<name>`, each with its call
  * id as the last token of its reply subject (`<inbox>.<id>`, one inbox per
  * worker), so that the server's "no responders" status, which has no payload,
- * still names the call. Heartbeats go to `<group>.hb.<name>`. Payloads are the
+ * still names the call. Heartbeats go to `<group>.hb.<name>` (with the
+ * sending process's instance id), a joining process asks
+ * `<group>.claim.<name>` whether its name is taken, and a worker tells one it
+ * dropped so on `<group>.drop.<name>`. Payloads are the
  * library's structured-clone bytes; errors keep their class (built-in ones and
  * the library's), message, stack, `cause` and own properties.
  *
@@ -22,7 +25,7 @@
  *
  * @module
  */
-import { connect, createInbox, ErrorCode, type Msg, type NatsConnection } from "nats";
+import { connect, createInbox, ErrorCode, Events, type Msg, type NatsConnection } from "nats";
 import { Future } from "../future.js";
 import { describeValue } from "../describe.js";
 import { decode, encode } from "../threads/codecs/clone-codec.js";
@@ -33,7 +36,7 @@ import { atDeadline, type Bucket } from "./deadlines.js";
 const run = (expire: () => void): void => {
   expire();
 };
-import { RpcCannotBlockError, RpcDuplicateWorkerError, RpcError, RpcShutdownError, RpcWorkerGoneError, markRaisedOn } from "./errors.js";
+import { RpcCannotBlockError, RpcConnectionLostError, RpcDuplicateWorkerError, RpcError, RpcShutdownError, RpcWorkerGoneError, markRaisedOn } from "./errors.js";
 import { settleWith } from "./agent.js";
 import type { CallOptions, RequestHandler, RpcRequest, Transport } from "./transport.js";
 
@@ -64,9 +67,10 @@ export interface NatsTransportOptions {
   readonly heartbeatMs?: number;
   /**
    * Milliseconds without a heartbeat after which a peer counts as gone.
-   * Default 4 × `heartbeatMs`. A peer whose event loop is blocked (a long
-   * synchronous function) for longer than this cannot send heartbeats, and
-   * counts as gone too: raise it for such functions.
+   * Default 4 × `heartbeatMs`. Requests and replies count as heartbeats, and
+   * a busy worker beats between its calls. A peer whose event loop is blocked
+   * (a long synchronous function) for longer than this cannot, and counts as
+   * gone for good (see {@link natsTransport}): raise it for such functions.
    */
   readonly deadAfterMs?: number;
   /** Milliseconds to connect and hear from every worker before giving up. Default 30,000. */
@@ -83,6 +87,8 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 const BYE = 0;
 const BEAT = 1;
 const CLAIM = 2;
+/** The first element of the reply to a worker this one counts as gone: refused, not served. */
+const DROPPED = "dropped";
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
@@ -100,6 +106,29 @@ const fromUtf8 = new TextDecoder();
  * server finds no subscriber for ("no responders": the peer's connection has
  * closed) and a peer that closes its transport count it gone at once.
  *
+ * Gone is for good, as in torch, where a dead worker stays dead: a peer that
+ * was only stopped or cut off (`SIGSTOP` longer than `deadAfterMs`, then
+ * `SIGCONT`) and beats again is not taken back — the calls it had in flight
+ * have failed already, and may or may not have run. Each worker that dropped
+ * it tells it so when it hears from it again, and refuses its requests; the
+ * resumed worker then counts each of those workers as gone in turn (its calls
+ * to them fail with {@link RpcWorkerGoneError}), rather than serving a group
+ * that has forgotten it. Each worker decides by its own heartbeat window. A
+ * process started later under a dropped worker's name is refused too:
+ * `natsTransport()` rejects with {@link RpcError} naming who dropped it.
+ * Start the whole group again (under another `group`) to bring it back.
+ *
+ * Connection drops: the client reconnects by itself, every `heartbeatMs` for
+ * about `connectTimeoutMs` (a server restart), then gives up: then every peer
+ * counts as gone. While the connection is down, calls that were in flight
+ * fail at once with {@link RpcConnectionLostError} (their replies may be
+ * lost; they may or may not have run), new calls wait for the connection
+ * (their timeouts run), and the silence of peers does not count: once back,
+ * each peer has a fresh `deadAfterMs` to beat again, and a "no responders"
+ * within that window means not back yet (the request is sent again, as
+ * nobody got it). A worker whose own link stays down longer than its peers'
+ * `deadAfterMs` while theirs is up is dropped by them, as above.
+ *
  * Names: one process per worker name. Before it serves, a transport makes
  * sure no other process holds its name in the group (one that has joined, or
  * one claiming it at the same moment: the joining takes about `heartbeatMs`
@@ -115,8 +144,9 @@ const fromUtf8 = new TextDecoder();
  * @param options - the server(s), this worker's name, the group's workers; see {@link NatsTransportOptions}.
  * @throws TypeError (in the promise) for bad options;
  * {@link RpcDuplicateWorkerError} if another process holds this name;
- * {@link RpcError} if the connection fails, or if some workers were not heard
- * from within `connectTimeoutMs` (the message names them).
+ * {@link RpcError} if the connection fails, if a worker of the group dropped
+ * this name earlier, or if some workers were not heard from within
+ * `connectTimeoutMs` (the message names them).
  *
  * @example
  * ```ts
@@ -133,7 +163,14 @@ export async function natsTransport(options: NatsTransportOptions): Promise<Tran
   const o = checkOptions(options);
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: o.servers, name: `${o.group}:${o.name}`, timeout: o.connectTimeoutMs });
+    nc = await connect({
+      servers: o.servers,
+      name: `${o.group}:${o.name}`,
+      timeout: o.connectTimeoutMs,
+      // After a drop, try again every heartbeat for about connectTimeoutMs (a server restart), then give up.
+      reconnectTimeWait: o.heartbeatMs,
+      maxReconnectAttempts: Math.max(1, Math.ceil(o.connectTimeoutMs / o.heartbeatMs)),
+    });
   } catch (error) {
     throw new RpcError(`natsTransport(): could not connect to ${o.servers.join(", ")} as "${o.name}": ${String(error)}`, { cause: error });
   }
@@ -207,6 +244,8 @@ function checkMs(key: string, value: unknown): void {
 interface Pending {
   readonly future: Future;
   readonly peer: string;
+  /** The request, kept to send it again to a peer not back yet after a reconnect. */
+  readonly bytes: Uint8Array;
   bucket: Bucket<() => void> | undefined;
   expire: (() => void) | undefined;
   onAbort: (() => void) | undefined;
@@ -239,6 +278,19 @@ class NatsTransport implements Transport {
   #lostTo: string | undefined;
   /** The instance id of each peer, from its first heartbeat: beats of another process under its name are ignored. */
   readonly #peerIds = new Map<string, string>();
+  /** Why each gone peer counts as gone, for the notice it gets if it beats again. */
+  readonly #goneDetail = new Map<string, string>();
+  /** Processes told they were dropped ("<name> <id>"): once each. */
+  readonly #told = new Set<string>();
+  /** Set while claiming the name if a peer counts this name as gone: which, and why. */
+  #droppedBy: string | undefined;
+  /** While the connection to NATS is down (the client reconnects), and when it last came back. */
+  #disconnected = false;
+  #reconnectedAt = Number.NEGATIVE_INFINITY;
+  /** Calls made while the connection is down, sent once it is back (the client drops what is published meanwhile). */
+  readonly #unsent = new Set<number>();
+  #beatBytes: Uint8Array = new Uint8Array(0);
+  #lastBeat = 0;
 
   constructor(nc: NatsConnection, o: Checked) {
     this.#nc = nc;
@@ -247,6 +299,9 @@ class NatsTransport implements Transport {
     this.workers = o.workers;
     nc.subscribe(`${this.#inbox}.*`, { callback: (_err, msg) => { this.#onReply(msg); } });
     nc.subscribe(`${o.group}.hb.*`, { callback: (_err, msg) => { this.#onBeat(msg); } });
+    // Subscribed before the first claim beat: a peer that dropped this name answers that one.
+    nc.subscribe(`${o.group}.drop.${o.name}`, { callback: (_err, msg) => { this.#onDropped(msg); } });
+    void this.#watchConnection();
     // A connection that ends for good (not a reconnect) takes every peer with it.
     void nc.closed().then((error) => {
       if (this.#closed) return;
@@ -287,6 +342,12 @@ class NatsTransport implements Transport {
       this.#publish(`${o.group}.hb.${o.name}`, this.#beatOf(CLAIM));
       await this.#nc.flush();
       holder = this.#lostTo;
+      if (holder === undefined && this.#droppedBy !== undefined) {
+        throw new RpcError(
+          `natsTransport(): "${o.name}" cannot join group "${o.group}": ${this.#droppedBy}. A worker dropped from a group does not ` +
+            `come back under its name (its calls in flight failed already): start the whole group again, under another group.`,
+        );
+      }
     }
     if (holder !== undefined) {
       throw new RpcDuplicateWorkerError(
@@ -303,12 +364,23 @@ class NatsTransport implements Transport {
     this.#joined = true;
     // Subscribed before the first heartbeat: a peer that hears us can call us at once.
     this.#nc.subscribe(`${o.group}.rpc.${o.name}`, { callback: (_err, msg) => { this.#onRequest(msg); } });
-    const beat = this.#beatOf(BEAT);
+    this.#beatBytes = this.#beatOf(BEAT);
     this.#beat = setInterval(() => {
-      this.#publish(`${o.group}.hb.${o.name}`, beat);
+      this.#beatNow();
       this.#checkPeers();
     }, o.heartbeatMs);
-    this.#publish(`${o.group}.hb.${o.name}`, beat);
+    this.#beatNow();
+  }
+
+  #beatNow(): void {
+    if (this.#disconnected) return;
+    this.#lastBeat = performance.now();
+    this.#publish(`${this.#o.group}.hb.${this.name}`, this.#beatBytes);
+  }
+
+  /** Beats between two timer beats if a flood of calls holds the timer back, so that peers do not take a busy worker for gone. */
+  #beatIfDue(): void {
+    if (this.#joined && performance.now() - this.#lastBeat >= this.#o.heartbeatMs) this.#beatNow();
   }
 
   #beatOf(kind: number): Uint8Array {
@@ -380,7 +452,7 @@ class NatsTransport implements Transport {
       return future;
     }
     const id = this.#nextId++;
-    const call: Pending = { future, peer: to, bucket: undefined, expire: undefined, onAbort: undefined, signal: undefined, decode: options.decode };
+    const call: Pending = { future, peer: to, bytes, bucket: undefined, expire: undefined, onAbort: undefined, signal: undefined, decode: options.decode };
     this.#pending.set(id, call);
     if (options.timeoutMs !== undefined) {
       const expire = (): void => { this.#settle(id, false, options.timeoutError()); };
@@ -394,12 +466,28 @@ class NatsTransport implements Transport {
       call.signal = signal;
       signal.addEventListener("abort", onAbort, { once: true });
     }
-    try {
-      this.#nc.publish(`${this.#o.group}.rpc.${to}`, bytes, { reply: `${this.#inbox}.${id}` });
-    } catch (error) {
-      this.#settle(id, false, new RpcWorkerGoneError(to, "the connection to NATS cannot send", error));
-    }
+    this.#send(id, call);
     return future;
+  }
+
+  #send(id: number, call: Pending): void {
+    if (this.#disconnected) {
+      this.#unsent.add(id);
+      return;
+    }
+    try {
+      this.#nc.publish(`${this.#o.group}.rpc.${call.peer}`, call.bytes, { reply: `${this.#inbox}.${id}` });
+      this.#beatIfDue();
+    } catch (error) {
+      // Closed for good (its closed() handler reports every peer gone), or reconnecting with a full buffer.
+      this.#settle(
+        id,
+        false,
+        this.#nc.isClosed()
+          ? new RpcWorkerGoneError(call.peer, "the connection to NATS has closed", error)
+          : new RpcConnectionLostError(call.peer, `the call to rpc worker "${call.peer}" could not be sent while the connection to NATS is down (${String(error)}); try again once it is back.`),
+      );
+    }
   }
 
   callSync(to: string): never {
@@ -436,6 +524,7 @@ class NatsTransport implements Transport {
     const call = this.#pending.get(id);
     if (call === undefined) return;
     this.#pending.delete(id);
+    this.#unsent.delete(id);
     if (call.expire !== undefined) call.bucket?.delete(call.expire);
     if (call.onAbort !== undefined) call.signal?.removeEventListener("abort", call.onAbort);
     if (ok) call.future.setResult(value);
@@ -447,19 +536,28 @@ class NatsTransport implements Transport {
     const call = this.#pending.get(id);
     if (call === undefined) return; // late (timed out, aborted) or already failed: dropped
     if (msg.data.length === 0 && msg.headers?.code === 503) {
-      // No subscriber for the peer's subject: its connection is gone.
+      // No subscriber for the peer's subject: its connection is gone, or, just after a reconnect
+      // of ours, not back yet: nobody got the request, so it goes again while the peer has time.
+      if (performance.now() - this.#reconnectedAt < this.#o.deadAfterMs) {
+        setTimeout(() => {
+          if (this.#pending.get(id) === call && !this.#closed) this.#send(id, call);
+        }, this.#o.heartbeatMs);
+        return;
+      }
       this.#markGone(call.peer, "NATS has no responders for it");
       return;
     }
     this.#lastSeen.set(call.peer, performance.now());
-    let reply: [boolean, unknown, (string | null)[]?];
+    this.#beatIfDue();
+    let reply: [boolean | typeof DROPPED, unknown];
     try {
-      reply = decode(msg.data) as [boolean, unknown, (string | null)[]?];
+      reply = decode(msg.data) as [boolean | typeof DROPPED, unknown];
     } catch (error) {
       this.#settle(id, false, new RpcError(`the reply of rpc worker "${call.peer}" could not be decoded: ${String(error)}`, { cause: error }));
       return;
     }
-    if (reply[0]) this.#settle(id, true, call.decode === undefined ? reply[1] : call.decode(reply[1]));
+    if (reply[0] === DROPPED) this.#markGone(call.peer, `it dropped "${this.name}" from the group: ${String(reply[1])}`);
+    else if (reply[0]) this.#settle(id, true, call.decode === undefined ? reply[1] : call.decode(reply[1]));
     else this.#settle(id, false, markRaisedOn(decodeReason(reply[1]), call.peer));
   }
 
@@ -471,15 +569,21 @@ class NatsTransport implements Transport {
     }
     const handler = this.#handler;
     let from = "";
+    let refused: string | undefined;
     const out = new Future<unknown>();
     settleWith(out, () => {
       const [sender, request] = decode(msg.data) as [string, RpcRequest];
       from = sender;
-      return handler(request, sender);
+      // A worker counted as gone is not served again: it learns so from the reply.
+      refused = this.#goneDetail.get(sender);
+      // A request is a sign of life, as a heartbeat is (its heartbeats may queue behind a flood of them).
+      if (refused === undefined && this.workers.includes(sender) && sender !== this.name) this.#lastSeen.set(sender, performance.now());
+      return refused === undefined ? handler(request, sender) : undefined;
     });
     out.addDoneCallback((f) => {
       if (msg.reply === undefined || msg.reply === "") return;
-      this.#publish(msg.reply, this.#replyBytes(f, from));
+      this.#publish(msg.reply, refused === undefined ? this.#replyBytes(f, from) : encode([DROPPED, refused]));
+      this.#beatIfDue();
     });
   }
 
@@ -524,8 +628,14 @@ class NatsTransport implements Transport {
       if (id !== this.#id) this.#onNamesake(kind, id);
       return;
     }
+    if (!this.workers.includes(peer)) return;
+    if (this.#gone.has(peer)) {
+      // Gone is for good: a process beating or claiming under that name learns it was dropped.
+      if (kind !== BYE) this.#tellDropped(peer, id);
+      return;
+    }
     // A claim is not a presence: the peer is there once it beats.
-    if (!this.workers.includes(peer) || this.#gone.has(peer) || kind === CLAIM) return;
+    if (kind === CLAIM) return;
     const known = this.#peerIds.get(peer);
     if (known === undefined && kind === BEAT) this.#peerIds.set(peer, id);
     else if (known !== id) return; // another process under its name, not the peer this group knows
@@ -535,6 +645,61 @@ class NatsTransport implements Transport {
     }
     this.#lastSeen.set(peer, performance.now());
     this.#checkHeardAll();
+  }
+
+  /** Tells the process `id` under the name `peer` that this worker counts that name as gone. */
+  #tellDropped(peer: string, id: string): void {
+    const key = `${peer} ${id}`;
+    if (this.#told.has(key)) return;
+    this.#told.add(key);
+    this.#publish(`${this.#o.group}.drop.${peer}`, encode([this.name, id, this.#goneDetail.get(peer) ?? "it went away"]));
+  }
+
+  /** A peer counts this worker as gone: this worker counts it as gone too (or, joining, gives up). */
+  #onDropped(msg: Msg): void {
+    let notice: [string, string, string];
+    try {
+      notice = decode(msg.data) as [string, string, string];
+    } catch {
+      return;
+    }
+    const [from, id, detail] = notice;
+    if (id !== this.#id || from === this.name || !this.workers.includes(from)) return;
+    if (!this.#joined) this.#droppedBy ??= `"${from}" dropped it from the group (${detail})`;
+    else this.#markGone(from, `it dropped "${this.name}" from the group: ${detail}`);
+  }
+
+  /** Follows the client's reconnects: a drop fails the calls in flight, a reconnect gives every peer a fresh window. */
+  async #watchConnection(): Promise<void> {
+    for await (const status of this.#nc.status()) {
+      if (this.#closed) return;
+      if (status.type === Events.Disconnect) {
+        this.#disconnected = true;
+        // Their replies may be published while this worker is not subscribed, and be lost.
+        for (const [id, call] of [...this.#pending]) {
+          if (this.#unsent.has(id)) continue;
+          this.#settle(
+            id,
+            false,
+            new RpcConnectionLostError(
+              call.peer,
+              `the connection to NATS dropped while the call to rpc worker "${call.peer}" was in flight: its reply may be lost, ` +
+                `and it may or may not have run there. Later calls go through once the connection is back; retry only calls safe to run twice.`,
+            ),
+          );
+        }
+      } else if (status.type === Events.Reconnect) {
+        this.#disconnected = false;
+        this.#reconnectedAt = performance.now();
+        // Silence while this worker was cut off says nothing about the peers.
+        for (const peer of this.#lastSeen.keys()) if (!this.#gone.has(peer)) this.#lastSeen.set(peer, this.#reconnectedAt);
+        for (const id of [...this.#unsent]) {
+          this.#unsent.delete(id);
+          const call = this.#pending.get(id);
+          if (call !== undefined) this.#send(id, call);
+        }
+      }
+    }
   }
 
   /** A beat under this worker's own name from another process. */
@@ -559,6 +724,7 @@ class NatsTransport implements Transport {
 
   /** Peers not heard from for deadAfterMs count as gone: checked again after pending I/O, so that a busy loop is not taken for deaths. */
   #checkPeers(): void {
+    if (this.#disconnected) return;
     const stale = (): string[] => {
       const now = performance.now();
       return [...this.#lastSeen].filter(([peer, seen]) => !this.#gone.has(peer) && now - seen > this.#o.deadAfterMs).map(([p]) => p);
@@ -566,7 +732,7 @@ class NatsTransport implements Transport {
     if (stale().length === 0) return;
     // A timer runs before the socket is read: let queued heartbeats in first.
     setImmediate(() => {
-      if (this.#closed) return;
+      if (this.#closed || this.#disconnected) return;
       for (const peer of stale()) this.#markGone(peer, `no heartbeat for more than ${this.#o.deadAfterMs} ms`);
     });
   }
@@ -574,6 +740,7 @@ class NatsTransport implements Transport {
   #markGone(peer: string, detail: string, cause?: unknown): void {
     if (this.#gone.has(peer) || this.#closed) return;
     this.#gone.add(peer);
+    this.#goneDetail.set(peer, detail);
     for (const [id, call] of this.#pending) {
       if (call.peer === peer) this.#settle(id, false, new RpcWorkerGoneError(peer, detail, cause));
     }

@@ -8,7 +8,7 @@ import { natsTransport } from "../../src/rpc/nats.js";
 import { startNatsServer, type NatsServer } from "../support/nats-server.js";
 import { setAgent } from "./functions.js";
 import { natsFunctions, type NatsFunctions } from "./nats-functions.js";
-import type { NatsWorkerConfig } from "./nats-worker.js";
+import type { CallCommand, CallOutcome, GoneReport, NatsWorkerConfig } from "./nats-worker.js";
 
 const WORKER = new URL("./nats-worker.js", import.meta.url);
 let groups = 0;
@@ -28,6 +28,10 @@ export interface NatsGroup {
   group: string;
   workers: string[];
   children: Map<string, ChildProcess>;
+  /** Has worker `from` (a child) call `fn` on `to`, and resolves with the outcome it reports. */
+  callFrom(from: string, to: string, fn: keyof NatsFunctions, args: unknown[]): Promise<CallOutcome>;
+  /** The peers worker `name` (a child) has reported gone so far, in order. */
+  gone(name: string): GoneReport[];
   /** Shuts every worker down (main too) and resolves with each child's exit code. */
   close(options?: { graceful?: boolean }): Promise<(number | null)[]>;
 }
@@ -46,10 +50,13 @@ export function forkWorker(config: NatsWorkerConfig): { child: ChildProcess; rea
       reject(new Error(`NATS worker "${config.transport.name}" exited before it joined (${signal ?? `code ${code}`})`));
     };
     child.once("exit", onExit);
-    child.once("message", () => {
+    const onReady = (m: unknown): void => {
+      if (m !== "ready") return;
+      child.off("message", onReady);
       child.off("exit", onExit);
       resolve();
-    });
+    };
+    child.on("message", onReady);
   });
   return { child, ready };
 }
@@ -89,12 +96,38 @@ export async function startNatsGroup(names: string[] = ["worker1"], options: Nat
   });
   setAgent(agent);
   await joined;
+  const reports = new Map<string, GoneReport[]>(names.map((n) => [n, []]));
+  const outcomes = new Map<number, (o: CallOutcome) => void>();
+  let callIds = 0;
+  for (const [name, child] of children) {
+    child.on("message", (m: unknown) => {
+      if (typeof m !== "object" || m === null) return;
+      if ("gone" in m) reports.get(name)?.push(m as GoneReport);
+      if ("callId" in m) {
+        const o = m as CallOutcome;
+        outcomes.get(o.callId)?.(o);
+        outcomes.delete(o.callId);
+      }
+    });
+  }
   return {
     agent,
     server,
     group,
     workers,
     children,
+    callFrom(from, to, fn, args) {
+      const child = children.get(from);
+      if (child === undefined) throw new Error(`no child named ${from}`);
+      const callId = callIds++;
+      return new Promise<CallOutcome>((resolve) => {
+        outcomes.set(callId, resolve);
+        child.send({ call: { callId, to, fn, args } } satisfies CallCommand);
+      });
+    },
+    gone(name) {
+      return [...(reports.get(name) ?? [])];
+    },
     async close(o = {}) {
       const live = [...children.values()];
       const exits = live.map(async (c) => {

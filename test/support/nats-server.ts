@@ -120,7 +120,8 @@ function startOn(binary: string, host: string, port: number): Promise<ChildProce
  * 127.0.0.1 (or `options.host`, an address of this host: a network-namespace test's veth end)
  * with a free port and resolves once it accepts connections. Throws if the server
  * is not installed, or if five starts on five ports all failed (the message quotes its output).
- * The server is killed if this process exits before `stop()`.
+ * The server is killed if this process exits before `stop()`. With `port`, it
+ * starts on that port only (a server restarted where its clients reconnect).
  *
  * @example
  * ```ts
@@ -135,12 +136,12 @@ function startOn(binary: string, host: string, port: number): Promise<ChildProce
  * await onVeth.stop();
  * ```
  */
-export async function startNatsServer(options: { readonly host?: string } = {}): Promise<NatsServer> {
+export async function startNatsServer(options: { readonly host?: string; readonly port?: number } = {}): Promise<NatsServer> {
   const host = options.host ?? "127.0.0.1";
   const binary = findBinary();
   let lastError: unknown;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const port = await freePort(host);
+    const port = options.port ?? (await freePort(host));
     let child: ChildProcess;
     try {
       child = await startOn(binary, host, port);
