@@ -160,6 +160,18 @@ describe("rpc over worker threads: RRefs", () => {
     assert.throws(() => ref.rpcAsync(), TypeError); // released: no more calls through it
   });
 
+  it("an RRef among arguments that cannot be sent is not counted for the worker that never got it", async () => {
+    const ref = g.agent.remote("worker1", "array", [2, 1]);
+    assert.throws(() => g.agent.rpcAsync("worker2", "sumOf", [ref, () => 1] as unknown as [RRef<number[]>]), TypeError);
+    assert.throws(() => g.agent.rpcSync("worker2", "sumOf", [{ ref, bad: Symbol("no") } as unknown as RRef<number[]>]), TypeError);
+    assert.equal(await g.agent.rpcAsync("worker2", "sumAsync", [ref]), 2, "the RRef still works");
+    ref.release();
+    await until(async () => {
+      await g.agent.rpcAsync("worker2", "gc", []);
+      return (await g.agent.rpcAsync("worker1", "owned", [])) === 0;
+    });
+  });
+
   it("a typed proxy calls by name and is never thenable", async () => {
     const w1 = g.agent.proxy("worker1");
     assert.equal(await w1.add(2, 2), 4);

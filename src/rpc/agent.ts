@@ -9,7 +9,7 @@
 import { Future } from "../future.js";
 import { describeValue } from "../describe.js";
 import { RRef, isRRefWire, rrefInternals } from "./rref.js";
-import { RpcError, RpcShutdownError, RpcTimeoutError, RpcWorkerGoneError, markRaisedOn } from "./errors.js";
+import { RpcError, RpcShutdownError, RpcTimeoutError, RpcWorkerGoneError, markRaisedOn, raisedOn } from "./errors.js";
 import type { CallOptions, RRefWire, RpcRequest, Transport } from "./transport.js";
 
 /** A module of functions a worker exposes: each can be called by name from the other workers. */
@@ -206,6 +206,8 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
   #nextId = 0;
   /** The worker the arguments being encoded go to: the new holder of the RRefs among them. */
   #sendingTo = "";
+  /** The RRefs counted for that worker while encoding one call's arguments: undone if it cannot be sent. */
+  readonly #counted: [owner: string, id: string][] = [];
   readonly #released = new FinalizationRegistry<{ owner: string; id: string }>((held) => {
     this.#release(held.owner, held.id);
   });
@@ -589,15 +591,25 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
       failed.setException(gone);
       return failed;
     }
+    this.#counted.length = 0;
     const request = build();
     if (to === this.name) return this.#callSelf(request, callOptions, sync);
-    if (sync) {
-      this.#activity++;
-      return this.#transport.callSync(to, request, callOptions);
+    const counted = this.#counted.length === 0 ? undefined : this.#counted.splice(0);
+    try {
+      if (sync) {
+        this.#activity++;
+        return this.#transport.callSync(to, request, callOptions);
+      }
+      const fut = this.#transport.call(to, request, callOptions);
+      this.#track(fut);
+      return fut;
+    } catch (error) {
+      // Arguments that could not be sent (a TypeError no worker raised): nobody received the RRefs among them.
+      if (counted !== undefined && error instanceof TypeError && raisedOn(error) === undefined) {
+        for (const [owner, id] of counted) this.#releaseFor(owner, id, to);
+      }
+      throw error;
     }
-    const fut = this.#transport.call(to, request, callOptions);
-    this.#track(fut);
-    return fut;
   }
 
   /** A call to this worker itself: served like a peer's, without a transport. */
@@ -631,6 +643,7 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
       const { owner, id } = rrefInternals(value);
       // The receiver becomes a holder; counted now, before the call can arrive and let go of it.
       this.#addHolderFor(owner, id, this.#sendingTo);
+      this.#counted.push([owner, id]);
       return { torchFuturesRRef: 1, owner, id } satisfies RRefWire;
     }
     if (Array.isArray(value)) {
@@ -738,13 +751,19 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
   }
 
   #release(owner: string, id: string): void {
+    this.#releaseFor(owner, id, this.name);
+  }
+
+  /** One holder fewer of `id` on `owner`: this worker, or one it counted but could not send the RRef to. */
+  #releaseFor(owner: string, id: string, holder: string): void {
     if (this.#state === "closed") return;
     if (owner === this.name) {
-      this.#countHolder(id, this.name, -1);
+      this.#countHolder(id, holder, -1);
       return;
     }
     if (!this.#transport.alive(owner)) return;
-    this.#track(this.#transport.call(owner, { kind: "release", rref: id }, this.#callOptions(owner, "release", { timeout: 0 })));
+    const request: RpcRequest = holder === this.name ? { kind: "release", rref: id } : { kind: "release", rref: id, holder };
+    this.#track(this.#transport.call(owner, request, this.#callOptions(owner, "release", { timeout: 0 })));
   }
 
   /** Adds `delta` to `holder`'s count of `id`; drops the value once no holder is left. */
@@ -795,7 +814,7 @@ export class RpcAgent<F extends RpcFunctions = RpcFunctions> {
         this.#countHolder(request.rref ?? "", request.holder ?? from, 1);
         return undefined;
       case "release":
-        this.#countHolder(request.rref ?? "", from, -1);
+        this.#countHolder(request.rref ?? "", request.holder ?? from, -1);
         return undefined;
       case "done":
         this.#doneFrom.add(from);

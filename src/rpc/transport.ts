@@ -25,7 +25,7 @@ export interface RpcRequest {
   readonly self?: string;
   /** The RRef the request is about (`remote`: the id to store under; `fetch`, `addRef`, `release`). */
   readonly rref?: string;
-  /** `addRef`: the worker that becomes a holder (the one the sender passes the RRef to). */
+  /** `addRef`: the worker that becomes a holder (the one the sender passes the RRef to); `release`: the one that lets go, if not the sender. */
   readonly holder?: string;
 }
 
