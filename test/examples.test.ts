@@ -22,7 +22,7 @@ const expected: Record<string, string[]> = {
     "FIRST_EXCEPTION: 1 done, 1 pending",
   ],
   "rpc-word-count": ["the: 7", "a: 5", "future: 4", "futures: 3", "mappers still hold 0 counts"],
-  "rpc-parameter-server": ["trainers made 400 updates", "learned y = 3.00·x + 2.00"],
+  "rpc-parameter-server": ["trainers made 600 updates", "learned y = 3.00·x + 2.00"],
 };
 
 function run(name: string, args: string[] = []): string[] {
