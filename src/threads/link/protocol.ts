@@ -116,6 +116,9 @@ type WaitAsync = (
 ) => { async: false; value: string } | { async: true; value: Promise<string> };
 const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
 
+/** A turn of the event loop after pending I/O and microtasks, where there is one (Node.js). */
+const soon = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+
 /** One thread's view of one future handed over through a link's berth. */
 export class BerthRecord implements SharedRecord {
   readonly fut: Future;
@@ -339,6 +342,7 @@ function handOver(end: LinkEnd, fut: Future, berth: number, seq: number): void {
   end.sent = (pos + 1) | 0;
   Atomics.store(words, end.sentMe, end.sent);
   cells.ringBell(words, end.layout, end.peerSide);
+  noteActivity(end);
   if (waitedFor) watchBerth(rec);
 }
 
@@ -467,6 +471,7 @@ function deliver(end: LinkEnd): void {
     }
     if (fut === undefined) break;
     end.receivers.shift();
+    end.progress++;
     receiver.resolve({ value: fut, done: false });
   }
   updateRef(end);
@@ -605,6 +610,7 @@ function publish(rec: BerthRecord, state: number, viaPort: boolean): void {
     Atomics.store(words, end.doneTailPeer, end.doneOut);
   }
   cells.ringBell(words, end.layout, end.peerSide);
+  noteActivity(end);
 }
 
 // ---------------------------------------------------------------------------
@@ -770,6 +776,7 @@ function finish(rec: BerthRecord, state: number, value: unknown): void {
     updateRef(end);
   }
   release(end);
+  end.progress++;
   settle(rec.fut, state, value);
 }
 
@@ -815,8 +822,15 @@ function ensureAsync(end: LinkEnd): void {
  * Services the link, then listens on this side's bell without blocking. A
  * listener left behind when nobody waits any more costs nothing and ends at
  * the next ring; closing the link rings it.
+ *
+ * Just after this thread sent or completed something, the other side often
+ * answers within microseconds, sooner than the event loop wakes for the bell:
+ * for {@link SPIN_MS} after that, the turn spins on the bell instead, and once
+ * it has run callbacks it lets their continuations run (a `setImmediate` turn)
+ * before it looks again. Idle links only listen.
  */
 function asyncTurn(end: LinkEnd): void {
+  const progress = end.progress;
   for (;;) {
     if (!needsAsync(end)) {
       end.busy = false;
@@ -835,6 +849,15 @@ function asyncTurn(end: LinkEnd): void {
       }, 1);
       return;
     }
+    if (performance.now() < end.activeUntil && awake(end)) {
+      if (end.progress !== progress && soon !== undefined) {
+        soon(() => {
+          asyncTurn(end);
+        });
+        return;
+      }
+      if (spin(end.words, end.bellMe, seen, end.activeUntil)) continue;
+    }
     const result = waitAsync(end.words, end.bellMe, seen);
     if (result.async) {
       void result.value.then(() => {
@@ -843,6 +866,11 @@ function asyncTurn(end: LinkEnd): void {
       return;
     }
   }
+}
+
+/** This thread just sent or completed something on the link: an answer may come within a spin. */
+function noteActivity(end: LinkEnd): void {
+  end.activeUntil = performance.now() + SPIN_MS;
 }
 
 // ---------------------------------------------------------------------------
