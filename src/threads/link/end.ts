@@ -93,6 +93,9 @@ export class LinkEnd {
   ref = false;
   /** Until when an async turn spins on the bell rather than listening: shortly after this side acted. */
   activeUntil = 0;
+  /** Async turns that still listen without spinning, and how many the last unanswered spin set. */
+  spinSkips = 0;
+  spinBackoff = 0;
   /** Futures completed and `next()` calls answered here: whether a turn ran callbacks. */
   progress = 0;
   /** An async turn is queued or listening. */

@@ -827,7 +827,8 @@ function ensureAsync(end: LinkEnd): void {
  * answers within microseconds, sooner than the event loop wakes for the bell:
  * for {@link SPIN_MS} after that, the turn spins on the bell instead, and once
  * it has run callbacks it lets their continuations run (a `setImmediate` turn)
- * before it looks again. Idle links only listen.
+ * before it looks again. Idle links only listen; each spin that finds no
+ * answer doubles how many turns after it listen without spinning.
  */
 function asyncTurn(end: LinkEnd): void {
   const progress = end.progress;
@@ -856,7 +857,16 @@ function asyncTurn(end: LinkEnd): void {
         });
         return;
       }
-      if (spin(end.words, end.bellMe, seen, end.activeUntil)) continue;
+      if (end.spinSkips > 0) {
+        end.spinSkips--;
+      } else if (spin(end.words, end.bellMe, seen, end.activeUntil)) {
+        end.spinBackoff = 0;
+        continue;
+      } else {
+        // No answer within the spin (a busy machine: the peer waits for a core): spin less often.
+        end.spinBackoff = Math.min(MAX_SPIN_BACKOFF, 2 * end.spinBackoff || 1);
+        end.spinSkips = end.spinBackoff;
+      }
     }
     const result = waitAsync(end.words, end.bellMe, seen);
     if (result.async) {
@@ -867,6 +877,9 @@ function asyncTurn(end: LinkEnd): void {
     }
   }
 }
+
+/** After spins that went unanswered, at most this many turns in a row listen without spinning. */
+const MAX_SPIN_BACKOFF = 64;
 
 /** This thread just sent or completed something on the link: an answer may come within a spin. */
 function noteActivity(end: LinkEnd): void {
