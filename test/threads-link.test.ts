@@ -5,6 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { threadId } from "node:worker_threads";
 import {
@@ -582,6 +583,19 @@ describe("links: the event loop", () => {
 
   it("`await link.next()` keeps the process alive until a future arrives", T, () => {
     assert.deepEqual(run("next"), { status: 0, stdout: "received a future" });
+  });
+
+  it("after quick round trips, an awaited future that takes long leaves the event loop idle: the spin after sending is brief", T, async () => {
+    const quick: Action[] = Array.from({ length: 200 }, (_, i) => ({ do: "result", value: i }));
+    const { link, agent } = served([...quick, { do: "later", ms: 300, value: "late" }], "next");
+    for (let i = 0; i < quick.length; i++) assert.equal(await sent(link), i);
+    const before = performance.eventLoopUtilization();
+    assert.equal(await sent(link), "late");
+    const busy = performance.eventLoopUtilization(before).utilization;
+    // A spin that outlived its bound would keep the loop busy for the whole wait (utilization near 1).
+    assert.ok(busy < 0.25, `the event loop was busy ${(100 * busy).toFixed(0)}% of a 300 ms wait`);
+    link.close();
+    await agent.done();
   });
 });
 

@@ -91,6 +91,13 @@ export class LinkEnd {
   armed = false;
   watched = 0;
   ref = false;
+  /** Until when an async turn spins on the bell rather than listening: shortly after this side acted. */
+  activeUntil = 0;
+  /** Async turns that still listen without spinning, and how many the last unanswered spin set. */
+  spinSkips = 0;
+  spinBackoff = 0;
+  /** Futures completed and `next()` calls answered here: whether a turn ran callbacks. */
+  progress = 0;
   /** An async turn is queued or listening. */
   busy = false;
   /** Which ends of the other side this thread has acted on: 1 closed, 2 gone. */

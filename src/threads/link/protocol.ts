@@ -124,6 +124,9 @@ type WaitAsync = (
 ) => { async: false; value: string } | { async: true; value: Promise<string> };
 const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
 
+/** A turn of the event loop after pending I/O and microtasks, where there is one (Node.js). */
+const soon = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+
 /** One thread's view of one future handed over through a link's berth. */
 export class BerthRecord implements SharedRecord {
   readonly fut: Future;
@@ -351,6 +354,7 @@ function handOver(end: LinkEnd, fut: Future, berth: number, seq: number): void {
   end.sent = (pos + 1) | 0;
   Atomics.store(words, end.sentMe, end.sent);
   cells.ringBell(words, end.layout, end.peerSide);
+  noteActivity(end);
   if (waitedFor) watchBerth(rec);
 }
 
@@ -485,6 +489,7 @@ function deliver(end: LinkEnd): void {
     }
     if (fut === undefined) break;
     end.receivers.shift();
+    end.progress++;
     receiver.resolve({ value: fut, done: false });
   }
   updateRef(end);
@@ -627,6 +632,7 @@ function publish(rec: BerthRecord, state: number, viaPort: boolean): void {
     Atomics.store(words, end.doneTailPeer, end.doneOut);
   }
   cells.ringBell(words, end.layout, end.peerSide);
+  noteActivity(end);
 }
 
 // ---------------------------------------------------------------------------
@@ -800,6 +806,7 @@ function finish(rec: BerthRecord, state: number, value: unknown): void {
     updateRef(end);
   }
   release(end);
+  end.progress++;
   settle(rec.fut, state, value);
 }
 
@@ -845,8 +852,16 @@ function ensureAsync(end: LinkEnd): void {
  * Services the link, then listens on this side's bell without blocking. A
  * listener left behind when nobody waits any more costs nothing and ends at
  * the next ring; closing the link rings it.
+ *
+ * Just after this thread sent or completed something, the other side often
+ * answers within microseconds, sooner than the event loop wakes for the bell:
+ * for {@link SPIN_MS} after that, the turn spins on the bell instead, and once
+ * it has run callbacks it lets their continuations run (a `setImmediate` turn)
+ * before it looks again. Idle links only listen; each spin that finds no
+ * answer doubles how many turns after it listen without spinning.
  */
 function asyncTurn(end: LinkEnd): void {
+  const progress = end.progress;
   for (;;) {
     if (!needsAsync(end)) {
       end.busy = false;
@@ -865,6 +880,24 @@ function asyncTurn(end: LinkEnd): void {
       }, 1);
       return;
     }
+    if (performance.now() < end.activeUntil && awake(end)) {
+      if (end.progress !== progress && soon !== undefined) {
+        soon(() => {
+          asyncTurn(end);
+        });
+        return;
+      }
+      if (end.spinSkips > 0) {
+        end.spinSkips--;
+      } else if (spin(end.words, end.bellMe, seen, end.activeUntil)) {
+        end.spinBackoff = 0;
+        continue;
+      } else {
+        // No answer within the spin (a busy machine: the peer waits for a core): spin less often.
+        end.spinBackoff = Math.min(MAX_SPIN_BACKOFF, 2 * end.spinBackoff || 1);
+        end.spinSkips = end.spinBackoff;
+      }
+    }
     const result = waitAsync(end.words, end.bellMe, seen);
     if (result.async) {
       void result.value.then(() => {
@@ -873,6 +906,14 @@ function asyncTurn(end: LinkEnd): void {
       return;
     }
   }
+}
+
+/** After spins that went unanswered, at most this many turns in a row listen without spinning. */
+const MAX_SPIN_BACKOFF = 64;
+
+/** This thread just sent or completed something on the link: an answer may come within a spin. */
+function noteActivity(end: LinkEnd): void {
+  end.activeUntil = performance.now() + SPIN_MS;
 }
 
 // ---------------------------------------------------------------------------
