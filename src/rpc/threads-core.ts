@@ -153,7 +153,7 @@ function meet<P>(platform: ThreadsPlatform<P>, me: string, peer: string, port: P
       resolve({
         name: peer,
         out: out as RpcLink<unknown, RpcRequest>,
-        in: inn as RpcLink<RpcRequest, unknown>,
+        in: inn,
         slots: new Queue(),
         waiting: new Queue(),
         pumping: false,
