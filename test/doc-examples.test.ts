@@ -145,6 +145,7 @@ describe("TSDoc examples", { timeout: 180_000 }, () => {
         "torch-futures/threads/browser": entry("threads/browser.ts"),
         "torch-futures/rpc": entry("rpc/index.ts"),
         "torch-futures/rpc/nats": entry("rpc/nats.ts"),
+        "torch-futures/rpc/browser": entry("rpc/browser.ts"),
       },
     };
     const compile = (group: string[], g: number): string[] => {

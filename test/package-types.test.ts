@@ -34,6 +34,21 @@ describe("published types", { timeout: 180_000 }, () => {
     symlinkSync(pkg, join(modules, "torch-futures"), "dir");
     symlinkSync(join(ROOT, "node_modules", "@types"), join(modules, "@types"), "dir");
     for (const name of ["node.ts", "browser.ts"]) copyFileSync(join(FIXTURES, name), join(dir, "consumer", name));
+    // torch-futures/rpc as a bundler resolves it for a browser: only the browser entry takes the join deadline.
+    writeFileSync(
+      join(dir, "consumer", "rpc-browser.ts"),
+      [
+        'import { createThreadGroup, initRpc, threadsTransport, RpcCannotBlockError, type RpcGroupHandle } from "torch-futures/rpc";',
+        'const group = createThreadGroup(["page", "worker1"]);',
+        "const h: RpcGroupHandle = group[\"worker1\"] as RpcGroupHandle;",
+        'const port: MessagePort | undefined = h.ports["page"];',
+        'new Worker("worker.js", { type: "module" }).postMessage(h, [...h.transferList]);',
+        'const agent = initRpc({ transport: await threadsTransport(group["page"] as RpcGroupHandle, { joinTimeoutMs: 5_000 }) });',
+        'try { agent.rpcSync("worker1", "f", []); } catch (e) { if (!(e instanceof RpcCannotBlockError)) throw e; }',
+        "export { port };",
+        "",
+      ].join("\n"),
+    );
   });
 
   after(() => {
@@ -54,6 +69,12 @@ describe("published types", { timeout: 180_000 }, () => {
 
   it("a browser consumer type-checks against dist/ (bundler resolution, DOM types, no Node.js types)", () => {
     check("browser", { module: "ESNext", moduleResolution: "bundler", lib: ["ES2022", "ES2024.SharedMemory", "DOM"], types: [] });
+  });
+
+  // skipLibCheck on: dist/rpc/rref.d.ts refers to RRefCallMode, which is marked internal and stripped (any
+  // consumer of torch-futures/rpc hits it). The consumer's own calls are still checked against the entry resolved.
+  it("torch-futures/rpc resolves to its browser entry under the browser condition, without Node.js types", () => {
+    check("rpc-browser", { module: "ESNext", moduleResolution: "bundler", customConditions: ["browser"], lib: ["ES2022", "ES2024.SharedMemory", "DOM"], types: [], skipLibCheck: true });
   });
 
   // Bundlers drop a module marked side-effect free when nothing it exports is used: the threads
