@@ -18,7 +18,16 @@ export interface RRefAgent {
   release(): void;
 }
 
-/** How a method of an RRef's value is called on its owner: blocking, as a future, or as a new RRef. @internal */
+/**
+ * How a method of an RRef's value is called on its owner: blocking
+ * (`"sync"`), as a future (`"async"`), or as a new RRef (`"remote"`).
+ *
+ * @example
+ * ```ts
+ * import type { RRefCallMode } from "torch-futures/rpc";
+ * const mode: RRefCallMode = "async";
+ * ```
+ */
 export type RRefCallMode = "sync" | "async" | "remote";
 
 /**
