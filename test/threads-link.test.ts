@@ -62,6 +62,38 @@ function pair<Out = unknown, In = Out>(options?: { capacity?: number; inlineByte
   return [link, openLink(link.handle)];
 }
 
+/** One batch of 200 races between main and a worker over one link; counts each round's winner in `wins`. */
+async function raceBatch(wins: Map<string, number>): Promise<void> {
+  const rounds = 200;
+  const link = new FutureLink<string>();
+  const barrier = new Int32Array(new SharedArrayBuffer(rounds * 8));
+  for (let r = 0; r < rounds; r++) barrier[2 * r + 1] = 2;
+  const agent = new LinkAgent({ kind: "race", handle: link.handle, rounds, barrier: barrier.buffer }, link.handle.transferList);
+  const outcomes: string[] = [];
+  const finals: string[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const fut = sent(link);
+    arrive(new Int32Array(barrier.buffer, r * 8, 2));
+    outcomes.push(
+      race(() => {
+        fut.setResult("main");
+      }),
+    );
+    finals.push(fut.wait(10_000));
+  }
+  const theirs = await agent.next("raced", 30_000);
+  for (let r = 0; r < rounds; r++) {
+    const both = [outcomes[r], theirs.outcomes[r]];
+    assert.equal(both.filter((o) => o === "won").length, 1, `round ${r}: ${both.join(", ")}`);
+    assert.ok(both.every((o) => o === "won" || o === "FutureAlreadyCompletedError"), both.join(", "));
+    const winner = outcomes[r] === "won" ? "main" : "worker";
+    assert.equal(finals[r], winner, `round ${r}: main holds the winner's value`);
+    assert.equal(theirs.finals[r], winner, `round ${r}: the worker holds the winner's value`);
+    wins.set(winner, (wins.get(winner) ?? 0) + 1);
+  }
+  await agent.done();
+}
+
 describe("links: handing futures over", () => {
   it("main → worker, blocking: each wait() returns what the worker set, in order", T, async () => {
     const { link, agent } = served<number>();
@@ -146,37 +178,11 @@ describe("links: handing futures over", () => {
   });
 
   it("main and a worker race to complete the same futures: one winner every time", LONG, async () => {
-    const rounds = 200;
-    const link = new FutureLink<string>();
-    const barrier = new Int32Array(new SharedArrayBuffer(rounds * 8));
-    for (let r = 0; r < rounds; r++) barrier[2 * r + 1] = 2;
-    const agent = new LinkAgent({ kind: "race", handle: link.handle, rounds, barrier: barrier.buffer }, link.handle.transferList);
-    const outcomes: string[] = [];
-    const finals: string[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const fut = sent(link);
-      arrive(new Int32Array(barrier.buffer, r * 8, 2));
-      outcomes.push(
-        race(() => {
-          fut.setResult("main");
-        }),
-      );
-      finals.push(fut.wait(10_000));
-    }
-    const theirs = await agent.next("raced", 30_000);
     const wins = new Map<string, number>();
-    for (let r = 0; r < rounds; r++) {
-      const both = [outcomes[r], theirs.outcomes[r]];
-      assert.equal(both.filter((o) => o === "won").length, 1, `round ${r}: ${both.join(", ")}`);
-      assert.ok(both.every((o) => o === "won" || o === "FutureAlreadyCompletedError"), both.join(", "));
-      const winner = outcomes[r] === "won" ? "main" : "worker";
-      assert.equal(finals[r], winner, `round ${r}: main holds the winner's value`);
-      assert.equal(theirs.finals[r], winner, `round ${r}: the worker holds the winner's value`);
-      wins.set(winner, (wins.get(winner) ?? 0) + 1);
-    }
-    // Not a requirement, just a sign that the races were real.
-    assert.ok(wins.size === 2, `always the same winner: ${JSON.stringify([...wins])}`);
-    await agent.done();
+    // Each batch checks every round; batches repeat (at most 10) until both sides have won some,
+    // a sign that the races were real: a spinning thread can win a whole batch on a quiet machine.
+    for (let batch = 0; batch < 10 && wins.size < 2; batch++) await raceBatch(wins);
+    assert.ok(wins.size === 2, `always the same winner over 10 batches: ${JSON.stringify([...wins])}`);
   });
 
   it("waitAll() and callbacks: callbacks run on main, in order, inside wait()", T, async () => {
