@@ -1,7 +1,7 @@
 // FutureLink between a page and its Web Workers, and between two workers,
 // checked in a real browser. Loaded by link.html; workers run link-worker.js.
-/* global window, Worker, performance, setTimeout, clearTimeout, URLSearchParams */
-import { assert, assertEqual, assertJsonEqual, describe, nextTask, report, runChecks } from "./runner.js";
+/* global window, performance, URLSearchParams */
+import { assert, assertEqual, assertJsonEqual, commandWorker, describe, nextTask, okOrThrow, rejection, report, runChecks, within } from "./runner.js";
 
 let lib;
 let threads;
@@ -21,36 +21,9 @@ const { FutureLink, LinkClosedError, openLink, isLinkHandle } = threads;
 /** Deaths are noticed within this bound (Web Locks are released at once; the rest is scheduling). */
 const DEATH_BOUND_MS = 3000;
 
-let nextId = 0;
 const workers = [];
-
 /** A started worker and a way to send it commands. */
-async function agent() {
-  const worker = new Worker("link-worker.js", { type: "module" });
-  workers.push(worker);
-  const waiting = new Map();
-  await new Promise((resolve, reject) => {
-    worker.onmessage = (event) => {
-      if (event.data.ready) resolve();
-    };
-    worker.onerror = (event) => reject(new Error(`worker failed to start: ${event.message}`));
-  });
-  worker.onmessage = (event) => {
-    const done = waiting.get(event.data.id);
-    waiting.delete(event.data.id);
-    done?.(event.data);
-  };
-  return {
-    worker,
-    send(op, args = {}, transfer = []) {
-      const id = nextId++;
-      return new Promise((resolve) => {
-        waiting.set(id, resolve);
-        worker.postMessage({ id, op, ...args }, transfer);
-      });
-    },
-  };
-}
+const agent = () => commandWorker("link-worker.js", workers);
 
 /** A worker that opened `link`'s handle as "link". */
 async function opened(link) {
@@ -59,31 +32,6 @@ async function opened(link) {
   assert(r.ok, `open: ${describe(r.error)}`);
   assertEqual(r.again, true, "opening the same handle again gives the same link");
   return a;
-}
-
-/** Rejects unless `promise` settles within `ms`. */
-function within(ms, promise, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-async function rejection(promise) {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
-
-function okOrThrow(r, what) {
-  assert(r.ok, `${what}: ${describe(r.error)}`);
-  return r;
 }
 
 /** Sends `count` futures over `link`, in windows of `windowSize` at most, and checks each answer is its index. */

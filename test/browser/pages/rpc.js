@@ -1,7 +1,7 @@
 // torch-futures/rpc between a page and its Web Workers, and between two
 // workers, checked in a real browser. Loaded by rpc.html; workers run rpc-worker.js.
-/* global window, Worker, performance, setTimeout, clearTimeout */
-import { assert, assertEqual, assertJsonEqual, assertThrows, describe, nextTask, report, runChecks } from "./runner.js";
+/* global window, performance, setTimeout */
+import { assert, assertEqual, assertJsonEqual, assertThrows, commandWorker, describe, nextTask, okOrThrow, rejection, report, runChecks, within } from "./runner.js";
 
 let lib;
 let rpc;
@@ -20,68 +20,12 @@ try {
 const { Future, BrokenFutureError } = lib;
 const { createThreadGroup, initRpc, threadsTransport, raisedOn, RpcCannotBlockError, RpcError, RpcShutdownError, RpcWorkerGoneError } = rpc;
 
+/** A started worker (ready: its death can be noticed) and a way to send it commands. */
+const startWorker = () => commandWorker("rpc-worker.js");
+
 /** Deaths are noticed within this bound (Web Locks are released at once; the rest is scheduling). */
 const DEATH_BOUND_MS = 3000;
 
-let nextId = 0;
-
-/** A started worker (ready: its death can be noticed) and a way to send it commands. */
-async function startWorker() {
-  const worker = new Worker("rpc-worker.js", { type: "module" });
-  const waiting = new Map();
-  const events = [];
-  await new Promise((resolve, reject) => {
-    worker.onmessage = (event) => {
-      if (event.data.ready) resolve();
-    };
-    worker.onerror = (event) => reject(new Error(`worker failed to start: ${event.message}`));
-  });
-  worker.onmessage = (event) => {
-    if (event.data.id === undefined) {
-      events.push(event.data);
-      return;
-    }
-    const done = waiting.get(event.data.id);
-    waiting.delete(event.data.id);
-    done?.(event.data);
-  };
-  return {
-    worker,
-    events,
-    send(op, args = {}, transfer = []) {
-      const id = nextId++;
-      return new Promise((resolve) => {
-        waiting.set(id, resolve);
-        worker.postMessage({ id, op, ...args }, transfer);
-      });
-    },
-  };
-}
-
-function okOrThrow(r, what) {
-  if (!r.ok) throw new Error(`${what}: ${describe(r.error)}`);
-  return r;
-}
-
-/** Rejects unless `promise` settles within `ms`. */
-function within(ms, promise, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-async function rejection(promise) {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("resolved, expected a rejection");
-}
 
 /** Starts workers for `names` (all but the first, the page) and joins the group; the page's agent and the workers. */
 async function startGroup(names) {

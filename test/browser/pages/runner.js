@@ -1,6 +1,6 @@
 // Runs named checks in the page, one after another, and POSTs the results to
 // the harness: { userAgent, checks: [{ name, ok, message, ms }] }.
-/* global window, fetch, navigator, setTimeout, clearTimeout, performance */
+/* global window, fetch, navigator, setTimeout, clearTimeout, performance, Worker */
 
 const unexpected = [];
 /** @type {{ errors: unknown[], rejections: unknown[] } | null} */
@@ -127,4 +127,71 @@ export async function runChecks(checks, { timeoutMs = 5000 } = {}) {
     ms: 0,
   });
   await report({ userAgent: navigator.userAgent, checks: results });
+}
+
+let nextCommand = 0;
+
+/**
+ * Starts a module worker that answers `{ id, op, ...args }` commands with `{ id, ... }` and says
+ * `{ ready }` first; resolves once it is ready. Messages without an id go to `events`. The worker
+ * is pushed onto `started`, for the page to terminate at the end of a check.
+ */
+export async function commandWorker(url, started = []) {
+  const worker = new Worker(url, { type: "module" });
+  started.push(worker);
+  const waiting = new Map();
+  const events = [];
+  await new Promise((resolve, reject) => {
+    worker.onmessage = (event) => {
+      if (event.data.ready) resolve();
+    };
+    worker.onerror = (event) => reject(new Error(`worker failed to start: ${event.message}`));
+  });
+  worker.onmessage = (event) => {
+    if (event.data.id === undefined) {
+      events.push(event.data);
+      return;
+    }
+    const done = waiting.get(event.data.id);
+    waiting.delete(event.data.id);
+    done?.(event.data);
+  };
+  return {
+    worker,
+    events,
+    send(op, args = {}, transfer = []) {
+      const id = nextCommand++;
+      return new Promise((resolve) => {
+        waiting.set(id, resolve);
+        worker.postMessage({ id, op, ...args }, transfer);
+      });
+    },
+  };
+}
+
+/** A worker's `{ ok, error }` answer, or an error naming `what` failed and why. */
+export function okOrThrow(r, what) {
+  assert(r.ok, `${what}: ${describe(r.error)}`);
+  return r;
+}
+
+/** Rejects unless `promise` settles within `ms`. */
+export function within(ms, promise, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** The reason `promise` rejects with; an error if it resolves. */
+export async function rejection(promise) {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("resolved, expected a rejection");
 }

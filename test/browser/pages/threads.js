@@ -1,7 +1,7 @@
 // Futures across a page and its Web Workers, checked in a real browser.
 // Loaded by threads.html; workers run threads-worker.js.
-/* global window, Worker, performance, setTimeout, clearTimeout */
-import { assert, assertEqual, assertJsonEqual, describe, nextTask, report, runChecks } from "./runner.js";
+/* global window, performance */
+import { assert, assertEqual, assertJsonEqual, commandWorker, describe, nextTask, rejection, report, runChecks, within } from "./runner.js";
 
 let lib;
 let threads;
@@ -21,56 +21,9 @@ const { share, adopt, isFutureHandle } = threads;
 /** Deaths are noticed within this bound (Web Locks are released at once; the rest is scheduling). */
 const DEATH_BOUND_MS = 3000;
 
-let nextId = 0;
 const workers = [];
-
 /** A started worker and a way to send it commands. */
-async function agent() {
-  const worker = new Worker("threads-worker.js", { type: "module" });
-  workers.push(worker);
-  const waiting = new Map();
-  await new Promise((resolve, reject) => {
-    worker.onmessage = (event) => {
-      if (event.data.ready) resolve();
-    };
-    worker.onerror = (event) => reject(new Error(`worker failed to start: ${event.message}`));
-  });
-  worker.onmessage = (event) => {
-    const done = waiting.get(event.data.id);
-    waiting.delete(event.data.id);
-    done?.(event.data);
-  };
-  return {
-    worker,
-    send(op, args = {}, transfer = []) {
-      const id = nextId++;
-      return new Promise((resolve) => {
-        waiting.set(id, resolve);
-        worker.postMessage({ id, op, ...args }, transfer);
-      });
-    },
-  };
-}
-
-/** Rejects unless `promise` settles within `ms`. */
-function within(ms, promise, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-async function rejection(promise) {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
+const agent = () => commandWorker("threads-worker.js", workers);
 
 const checks = [
   ["the page is cross-origin isolated, so SharedArrayBuffer exists", () => {
