@@ -880,7 +880,8 @@ function callMethod(target: unknown, name: string, args: unknown[], owner: strin
   return Reflect.apply(method, target, args) as unknown;
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+/** Whether `value` has a `then` method (a Promise or any thenable). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 

@@ -115,23 +115,62 @@ export function isRpcGroupHandle(value: unknown): value is GroupHandleOf<unknown
   return typeof h === "object" && h !== null && h.torchFuturesRpcGroup === 1 && typeof h.name === "string" && Array.isArray(h.workers);
 }
 
+/**
+ * How the two threads of a pair talk once met: the lower-ranked side makes
+ * the channel and sends its offer, the other opens it; the transport is made
+ * from every pair's channel.
+ */
+export interface Connector<C> {
+  make(peer: string): { channel: C; offer: unknown; transfer: readonly unknown[] };
+  open(peer: string, offer: unknown): C;
+  transport(name: string, workers: readonly string[], channels: Map<string, C>, canBlock: boolean): Transport;
+}
+
+/** Two `FutureLink`s per pair (one each way), as the browser transport uses them. */
+function linkConnector<P>(platform: ThreadsPlatform<P>): Connector<Peer> {
+  const peer = (name: string, out: RpcLink<unknown, unknown>, inn: RpcLink<unknown, unknown>): Peer => ({
+    name,
+    out: out as RpcLink<unknown, RpcRequest>,
+    in: inn,
+    slots: new Queue(),
+    waiting: new Queue(),
+    pumping: false,
+    sent: new Queue(),
+    pending: new Set(),
+    gone: false,
+  });
+  return {
+    make(name) {
+      const out = platform.makeLink(CAPACITY);
+      const inn = platform.makeLink(CAPACITY);
+      return { channel: peer(name, out, inn), offer: { out: inn.handle, in: out.handle }, transfer: [...inn.handle.transferList, ...out.handle.transferList] };
+    },
+    open(name, offer) {
+      const o = offer as Offer;
+      return peer(name, platform.openLink(o.out), platform.openLink(o.in));
+    },
+    transport: (name, workers, channels, canBlock) => new ThreadsTransport(name, workers, channels, canBlock),
+  };
+}
+
 /** Meets every other worker of the group through the handle's ports, then makes the transport. */
-export async function joinGroup<P>(platform: ThreadsPlatform<P>, handle: GroupHandleOf<P>): Promise<Transport> {
+export async function joinGroup<P, C = Peer>(platform: ThreadsPlatform<P>, handle: GroupHandleOf<P>, connector?: Connector<C>): Promise<Transport> {
   if (!isRpcGroupHandle(handle)) {
     throw new TypeError("threadsTransport() expects the RpcGroupHandle that createThreadGroup() made for this thread.");
   }
+  const connect = connector ?? (linkConnector(platform) as unknown as Connector<C>);
   const me = handle.name;
-  const peers = new Map<string, Peer>();
+  const channels = new Map<string, C>();
   await Promise.all(
     handle.workers
       .filter((w) => w !== me)
       .map(async (w) => {
         const port = handle.ports[w];
         if (port === undefined) throw new RpcError(`The group handle for "${me}" has no port to "${w}".`);
-        peers.set(w, await meet(platform, me, w, port, handle.workers.indexOf(me) < handle.workers.indexOf(w)));
+        channels.set(w, await meet(platform, connect, me, w, port, handle.workers.indexOf(me) < handle.workers.indexOf(w)));
       }),
   );
-  return new ThreadsTransport(me, handle.workers, peers, platform.canBlock);
+  return connect.transport(me, handle.workers, channels, platform.canBlock);
 }
 
 /** The links' handles as the lower-ranked side sends them. */
@@ -141,45 +180,33 @@ interface Offer {
 }
 
 /**
- * Sets up the two links with one peer over their rendezvous port: the
- * lower-ranked side makes both and sends their handles.
+ * Sets up the channel with one peer over their rendezvous port: the
+ * lower-ranked side makes it and sends its offer.
  */
-function meet<P>(platform: ThreadsPlatform<P>, me: string, peer: string, port: P, first: boolean): Promise<Peer> {
-  return new Promise<Peer>((resolve, reject) => {
+function meet<P, C>(platform: ThreadsPlatform<P>, connect: Connector<C>, me: string, peer: string, port: P, first: boolean): Promise<C> {
+  return new Promise<C>((resolve, reject) => {
     let stop = (): void => undefined;
-    const done = (out: RpcLink<unknown, unknown>, inn: RpcLink<unknown, unknown>): void => {
+    const done = (channel: C): void => {
       stop();
       platform.closePort(port);
-      resolve({
-        name: peer,
-        out: out as RpcLink<unknown, RpcRequest>,
-        in: inn,
-        slots: new Queue(),
-        waiting: new Queue(),
-        pumping: false,
-        sent: new Queue(),
-        pending: new Set(),
-        gone: false,
-      });
+      resolve(channel);
     };
     stop = platform.watch(port, me, peer, (error) => {
       platform.closePort(port);
       reject(error);
     });
     if (first) {
-      const out = platform.makeLink(CAPACITY);
-      const inn = platform.makeLink(CAPACITY);
-      platform.post(port, { out: inn.handle, in: out.handle }, [...inn.handle.transferList, ...out.handle.transferList]);
-      // Joined once the peer has opened both links: a peer that dies before that is caught by watch().
+      const { channel, offer, transfer } = connect.make(peer);
+      platform.post(port, offer, transfer);
+      // Joined once the peer has opened it: a peer that dies before that is caught by watch().
       platform.onceMessage(port, () => {
-        done(out, inn);
+        done(channel);
       });
     } else {
       platform.onceMessage(port, (m) => {
-        const offer = m as Offer;
-        const opened = [platform.openLink(offer.out), platform.openLink(offer.in)] as const;
+        const channel = connect.open(peer, m);
         platform.post(port, "opened", []);
-        done(...opened);
+        done(channel);
       });
     }
   });
@@ -211,12 +238,12 @@ export interface Peer {
 export class ThreadsTransport implements Transport {
   readonly name: string;
   readonly workers: readonly string[];
-  readonly #peers: Map<string, Peer>;
+  readonly #peers: ReadonlyMap<string, Peer>;
   readonly #goneListeners: ((peer: string, cause: unknown) => void)[] = [];
   readonly #canBlock: boolean;
   #closed = false;
 
-  constructor(name: string, workers: readonly string[], peers: Map<string, Peer>, canBlock: boolean) {
+  constructor(name: string, workers: readonly string[], peers: ReadonlyMap<string, Peer>, canBlock: boolean) {
     this.name = name;
     this.workers = workers;
     this.#peers = peers;

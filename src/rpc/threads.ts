@@ -1,18 +1,17 @@
 /**
  * The worker-threads transport: an RPC group whose workers are threads of one
- * Node.js process, calling each other through `FutureLink`s — shared memory,
- * no `postMessage` per call while the links have room.
+ * Node.js process, calling each other through shared memory, no `postMessage`
+ * per call.
  *
- * Each ordered pair of workers (caller → callee) has a link of its own. The
- * callee keeps {@link SLOTS} pending *request* futures in the caller's hands;
- * a call takes the oldest, completes it with the request, and sends a pending
- * *reply* future, which the callee completes with the function's result. The
- * callee pairs the n-th reply future it receives with the n-th request future
- * it sent, so neither carries an id. Exactly one thread completes a future,
- * so a reply that comes after the caller failed the call (timeout, abort) is
- * refused on the callee and dropped. A thread that goes away breaks its links:
- * every reply future pending on them fails (`BrokenFutureError`), which the
- * transport reports as {@link RpcWorkerGoneError}.
+ * Each pair of workers shares one {@link Wire} (`wire.ts`): two byte rings,
+ * one written by each side. A call writes one frame (an id and the request,
+ * encoded by the plain codec or, for other values, V8's serializer); the
+ * answer comes back as one frame with that id. A reply that arrives after the
+ * caller failed the call (timeout, abort) finds no pending id and is dropped.
+ * A thread that goes away closes the wire's port (a thread blocked in
+ * `rpcSync` learns it through a lifeline its sentinel watches): every call
+ * pending on it fails with {@link RpcWorkerGoneError}. Browsers use
+ * `FutureLink`s instead (`threads-core.ts`).
  *
  * @module
  */
@@ -21,6 +20,7 @@ import { FutureLink, openLink, type LinkHandle } from "../threads/index.js";
 import { RpcWorkerGoneError } from "./errors.js";
 import type { Transport } from "./transport.js";
 import { createGroup, isRpcGroupHandle as isHandle, joinGroup, type ThreadsPlatform } from "./threads-core.js";
+import { wireConnector } from "./wire-transport.js";
 
 export { SLOTS } from "./threads-core.js";
 
@@ -139,5 +139,5 @@ export function isRpcGroupHandle(value: unknown): value is RpcGroupHandle {
  * ```
  */
 export async function threadsTransport(handle: RpcGroupHandle): Promise<Transport> {
-  return joinGroup(nodePlatform, handle);
+  return joinGroup(nodePlatform, handle, wireConnector);
 }

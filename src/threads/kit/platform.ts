@@ -47,6 +47,12 @@ export interface Platform<P extends Port = Port> {
    */
   guardLink(port: P, link: SharedArrayBuffer, side: number): void;
   /**
+   * Gives the lifeline `port` to this thread's sentinel, which calls
+   * `wordsGone(words, gone, bell)` on `memory` when it closes: for a protocol
+   * with a memory layout of its own. Absent where the sentinel cannot (browsers).
+   */
+  guardWords?(port: P, memory: SharedArrayBuffer, gone: number, bell: number): void;
+  /**
    * Serializes `value` as structured clone would; throws if it cannot be
    * serialized here (shared memory, ports and other platform objects go by
    * message instead, which decides for good).

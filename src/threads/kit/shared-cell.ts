@@ -241,3 +241,13 @@ export function linkPeerGone(words: Int32Array, layout: LinkLayout, witness: num
   Atomics.store(words, layout.word(1 - witness, GONE), 1);
   ringBell(words, layout, witness);
 }
+
+/**
+ * A protocol with its own memory (the RPC wire): the thread at the other end
+ * of a lifeline has gone; marks `words[gone]` and rings `words[bell]`.
+ */
+export function wordsGone(words: Int32Array, gone: number, bell: number): void {
+  Atomics.store(words, gone, 1);
+  Atomics.add(words, bell, 1);
+  Atomics.notify(words, bell);
+}

@@ -59,6 +59,10 @@ export const nodePlatform: Platform<MessagePort> = {
     const guard: Guard = { kind: "link", port, link, side };
     sentinelWorker().postMessage(guard, [port]);
   },
+  guardWords(port, memory, gone, bell) {
+    const guard: Guard = { kind: "words", port, memory, gone, bell };
+    sentinelWorker().postMessage(guard, [port]);
+  },
   serialize(value) {
     // A plain Serializer, not v8.serialize's: typed arrays keep their buffer and offset, as with
     // postMessage, and shared memory or ports throw, so that they go by message.

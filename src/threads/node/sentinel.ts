@@ -11,7 +11,7 @@
  * @module
  */
 import { parentPort, type MessagePort } from "node:worker_threads";
-import { LinkLayout, linkPeerGone, participantGone } from "../kit/shared-cell.js";
+import { LinkLayout, linkPeerGone, participantGone, wordsGone } from "../kit/shared-cell.js";
 
 /** What the sentinel guards (see `Platform.guardCell` and `Platform.guardLink`). */
 export type Guard =
@@ -22,7 +22,8 @@ export type Guard =
       readonly participant: number;
       readonly counted: SharedArrayBuffer | undefined;
     }
-  | { readonly kind: "link"; readonly port: MessagePort; readonly link: SharedArrayBuffer; readonly side: number };
+  | { readonly kind: "link"; readonly port: MessagePort; readonly link: SharedArrayBuffer; readonly side: number }
+  | { readonly kind: "words"; readonly port: MessagePort; readonly memory: SharedArrayBuffer; readonly gone: number; readonly bell: number };
 
 function gone(guard: Guard): () => void {
   if (guard.kind === "cell") {
@@ -30,6 +31,12 @@ function gone(guard: Guard): () => void {
     const counted = guard.counted === undefined ? undefined : new Int32Array(guard.counted);
     return () => {
       participantGone(cell, guard.participant, counted);
+    };
+  }
+  if (guard.kind === "words") {
+    const words = new Int32Array(guard.memory);
+    return () => {
+      wordsGone(words, guard.gone, guard.bell);
     };
   }
   const layout = LinkLayout.of(guard.link);
