@@ -93,6 +93,25 @@ describe("rpc over worker threads: calls", () => {
     assert.equal(await g.agent.rpcAsync("main", "add", [5, 6]), 11);
   });
 
+  it("values that go beside the ring arrive in order: transfers, shared memory, large values, over rpcAsync and rpcSync", async () => {
+    const buf = new Uint8Array([1, 2, 3]).buffer;
+    const moved = g.agent.rpcAsync("worker1", "echo", [buf], { transfer: [buf] });
+    assert.equal(buf.byteLength, 0, "the transferred buffer is detached here");
+    const next = g.agent.rpcAsync("worker1", "add", [1, 2]); // written to the ring after the message
+    assert.deepEqual([...new Uint8Array((await moved) as ArrayBuffer)], [1, 2, 3]);
+    assert.equal(await next, 3);
+    const shared = new SharedArrayBuffer(8);
+    const back = g.agent.rpcSync("worker1", "echo", [shared]) as SharedArrayBuffer;
+    new Uint8Array(shared)[0] = 42;
+    assert.equal(new Uint8Array(back)[0], 42, "the same shared memory came back");
+    const big = "é".repeat(100_000); // 200 KB as UTF-16: above the ring's inline limit
+    assert.equal(g.agent.rpcSync("worker1", "echo", [big]), big);
+    const many = Array.from({ length: 30_000 }, (_, i) => i * 0.5);
+    assert.deepEqual(await g.agent.rpcAsync("worker2", "echo", [many]), many);
+    const syncBuf = new Float64Array([0.25]).buffer;
+    assert.deepEqual([...new Float64Array(g.agent.rpcSync("worker2", "echo", [syncBuf], { transfer: [syncBuf] }) as ArrayBuffer)], [0.25]);
+  });
+
   it("10,000 concurrent calls: nothing lost or mixed up", async () => {
     const futs = Array.from({ length: 10_000 }, (_, i) => g.agent.rpcAsync(i % 2 === 0 ? "worker1" : "worker2", "add", [i, 1]));
     const values = await Promise.all(futs);
