@@ -440,6 +440,7 @@ export class Wire {
   /** Reads and writes what is due; notices the other side going away. */
   poll(): number {
     if (this.#over) return 0;
+    if (this.#deferred.length > 0 && this.#blocking === 0) this.#serveDeferred();
     const words = this.#words;
     const peer = 1 - this.#me;
     // Read before the marks: frames written before the other side closed or died still count.
