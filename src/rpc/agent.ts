@@ -886,20 +886,17 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * Completes `out` with what `produce` gives: a value, or a Future or Promise
- * of one (waited for), or the error it throws or they fail with.
+ * Calls `settled(ok, value)` once with what `produce` gives: a value, or a
+ * Future or Promise of one (waited for), or the error it throws or they fail with.
  *
  * @internal
  */
-export function settleWith(out: Future, produce: () => unknown, raisedBy?: string): void {
-  const fail = (error: unknown): void => {
-    out.setException(raisedBy === undefined ? error : markRaisedOn(error, raisedBy));
-  };
+export function settleThen(produce: () => unknown, settled: (ok: boolean, value: unknown) => void): void {
   let result: unknown;
   try {
     result = produce();
   } catch (error) {
-    fail(error);
+    settled(false, error);
     return;
   }
   if (result instanceof Future) {
@@ -908,18 +905,36 @@ export function settleWith(out: Future, produce: () => unknown, raisedBy?: strin
       try {
         value = f.value();
       } catch (error) {
-        fail(error);
+        settled(false, error);
         return;
       }
-      out.setResult(value);
+      settled(true, value);
     });
   } else if (isThenable(result)) {
-    result.then((v) => {
-      out.setResult(v);
-    }, fail);
+    result.then(
+      (v) => {
+        settled(true, v);
+      },
+      (error: unknown) => {
+        settled(false, error);
+      },
+    );
   } else {
-    out.setResult(result);
+    settled(true, result);
   }
+}
+
+/**
+ * Completes `out` with what `produce` gives (see {@link settleThen}); errors
+ * marked as raised by `raisedBy`, if given.
+ *
+ * @internal
+ */
+export function settleWith(out: Future, produce: () => unknown, raisedBy?: string): void {
+  settleThen(produce, (ok, value) => {
+    if (ok) out.setResult(value);
+    else out.setException(raisedBy === undefined ? value : markRaisedOn(value, raisedBy));
+  });
 }
 
 function checkTimeout(method: string, name: string, value: unknown): void {

@@ -18,7 +18,13 @@ import { browserPlatform } from "../threads/browser/platform.js";
 import { guardLife, isLifeToken, whenHeld, type LifeToken } from "../threads/browser/life.js";
 import { RpcError, RpcWorkerGoneError } from "./errors.js";
 import type { Transport } from "./transport.js";
-import { createGroup, isRpcGroupHandle as isHandle, joinGroup, type ThreadsPlatform } from "./threads-core.js";
+import { createGroup, isRpcGroupHandle as isHandle, joinGroup, linkConnector, type ThreadsPlatform } from "./threads-core.js";
+
+/** Two `FutureLink`s per pair of workers. */
+const browserLinks = linkConnector({
+  makeLink: (capacity) => new FutureLink({ capacity }),
+  openLink: (handle) => openLink(handle as LinkHandle),
+});
 
 export { SLOTS } from "./threads-core.js";
 
@@ -38,8 +44,6 @@ function isLifeMessage(value: unknown): value is LifeMessage {
 function platformFor(joinTimeoutMs: number): ThreadsPlatform<MessagePort> {
   return {
     channel: () => new MessageChannel(),
-    makeLink: (capacity) => new FutureLink({ capacity }),
-    openLink: (handle) => openLink(handle as LinkHandle),
     post(port, message, transfer) {
       port.postMessage(message, transfer as Transferable[]);
     },
@@ -219,5 +223,5 @@ export async function threadsTransport(handle: RpcGroupHandle, options: BrowserT
   if (typeof joinTimeoutMs !== "number" || !(joinTimeoutMs > 0)) {
     throw new TypeError(`threadsTransport(): joinTimeoutMs must be a positive number of milliseconds, got ${String(joinTimeoutMs)}.`);
   }
-  return joinGroup(joinTimeoutMs === DEFAULT_JOIN_TIMEOUT_MS ? groupPlatform : platformFor(joinTimeoutMs), handle);
+  return joinGroup(joinTimeoutMs === DEFAULT_JOIN_TIMEOUT_MS ? groupPlatform : platformFor(joinTimeoutMs), handle, browserLinks);
 }

@@ -54,10 +54,6 @@ export interface GroupHandleOf<P> {
 export interface ThreadsPlatform<P> {
   /** A new entangled pair of ports. */
   channel(): { port1: P; port2: P };
-  /** A new link (the lower-ranked side of a pair makes both). */
-  makeLink(capacity: number): RpcLink<unknown, unknown>;
-  /** Opens a link from the handle the peer sent. */
-  openLink(handle: unknown): RpcLink<unknown, unknown>;
   /** Posts `message` on `port`, moving `transfer`. */
   post(port: P, message: unknown, transfer: readonly unknown[]): void;
   /** Calls `listener` with the next rendezvous message on `port` (once). */
@@ -126,8 +122,16 @@ export interface Connector<C> {
   transport(name: string, workers: readonly string[], channels: Map<string, C>, canBlock: boolean): Transport;
 }
 
+/** How the link connector makes links: the platform's `FutureLink` class. */
+export interface LinkMaker {
+  /** A new link (the lower-ranked side of a pair makes both). */
+  makeLink(capacity: number): RpcLink<unknown, unknown>;
+  /** Opens a link from the handle the peer sent. */
+  openLink(handle: unknown): RpcLink<unknown, unknown>;
+}
+
 /** Two `FutureLink`s per pair (one each way), as the browser transport uses them. */
-function linkConnector<P>(platform: ThreadsPlatform<P>): Connector<Peer> {
+export function linkConnector(platform: LinkMaker): Connector<Peer> {
   const peer = (name: string, out: RpcLink<unknown, unknown>, inn: RpcLink<unknown, unknown>): Peer => ({
     name,
     out: out as RpcLink<unknown, RpcRequest>,
@@ -154,11 +158,10 @@ function linkConnector<P>(platform: ThreadsPlatform<P>): Connector<Peer> {
 }
 
 /** Meets every other worker of the group through the handle's ports, then makes the transport. */
-export async function joinGroup<P, C = Peer>(platform: ThreadsPlatform<P>, handle: GroupHandleOf<P>, connector?: Connector<C>): Promise<Transport> {
+export async function joinGroup<P, C>(platform: ThreadsPlatform<P>, handle: GroupHandleOf<P>, connect: Connector<C>): Promise<Transport> {
   if (!isRpcGroupHandle(handle)) {
     throw new TypeError("threadsTransport() expects the RpcGroupHandle that createThreadGroup() made for this thread.");
   }
-  const connect = connector ?? (linkConnector(platform) as unknown as Connector<C>);
   const me = handle.name;
   const channels = new Map<string, C>();
   await Promise.all(

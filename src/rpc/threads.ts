@@ -16,7 +16,7 @@
  * @module
  */
 import { MessageChannel, type MessagePort } from "node:worker_threads";
-import { FutureLink, openLink, type LinkHandle } from "../threads/index.js";
+import "../threads/index.js"; // installs the Node.js platform the wire runs on
 import { RpcWorkerGoneError } from "./errors.js";
 import type { Transport } from "./transport.js";
 import { createGroup, isRpcGroupHandle as isHandle, joinGroup, type ThreadsPlatform } from "./threads-core.js";
@@ -27,8 +27,6 @@ export { SLOTS } from "./threads-core.js";
 /** Node.js: worker-thread ports fire "close" when the thread at the other end goes away. */
 const nodePlatform: ThreadsPlatform<MessagePort> = {
   channel: () => new MessageChannel(),
-  makeLink: (capacity) => new FutureLink({ capacity }),
-  openLink: (handle) => openLink(handle as LinkHandle),
   post(port, message, transfer) {
     port.postMessage(message, transfer as MessagePort[]);
   },

@@ -14,7 +14,7 @@ import { atDeadline } from "./deadlines.js";
 import { RpcCannotBlockError, RpcError, RpcWorkerGoneError } from "./errors.js";
 import type { CallOptions, RequestHandler, RpcRequest, Transport } from "./transport.js";
 import { Wire, type WireOffer } from "./wire.js";
-import { isThenable } from "./agent.js";
+import { settleThen } from "./agent.js";
 import type { Connector } from "./threads-core.js";
 
 /** Makes and opens wires during the group's rendezvous, and the transport from them. */
@@ -133,36 +133,12 @@ export class WireTransport implements Transport {
 
   /** Serves one request: the answer goes when the handler's value, Promise or Future has settled. */
   #serveOne(wire: Wire, id: number, request: RpcRequest, handler: RequestHandler): void {
-    let result: unknown;
-    try {
-      result = handler(request, wire.peer);
-    } catch (error) {
-      this.#answer(wire, id, request, false, error);
-      return;
-    }
-    if (result instanceof Future) {
-      result.addDoneCallback((f) => {
-        let value: unknown;
-        try {
-          value = f.value();
-        } catch (error) {
-          this.#answer(wire, id, request, false, error);
-          return;
-        }
-        this.#answer(wire, id, request, true, value);
-      });
-    } else if (isThenable(result)) {
-      Promise.resolve(result).then(
-        (v: unknown) => {
-          this.#answer(wire, id, request, true, v);
-        },
-        (error: unknown) => {
-          this.#answer(wire, id, request, false, error);
-        },
-      );
-    } else {
-      this.#answer(wire, id, request, true, result);
-    }
+    settleThen(
+      () => handler(request, wire.peer),
+      (ok, value) => {
+        this.#answer(wire, id, request, ok, value);
+      },
+    );
   }
 
   #answer(wire: Wire, id: number, request: RpcRequest, ok: boolean, value: unknown): void {
